@@ -1,0 +1,19 @@
+# VQAv2 val with the official question / annotation json files.
+data_root = 'data/coco'
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    dataset=dict(
+        type='VQAv2',
+        data_root=data_root,
+        data_prefix='val2014',
+        question_file='annotations/v2_OpenEnded_mscoco_val2014_questions.json',
+        ann_file='annotations/v2_mscoco_val2014_annotations.json',
+        pipeline=[],  # set by the top-level config (image preprocessing is model-specific)
+    ),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    persistent_workers=False,
+)
+# LLaVA post-processes answers with the EvalAI answer processor before scoring.
+test_evaluator = dict(type='VQAAcc', postprocess=True)
+test_cfg = dict()

@@ -1,0 +1,156 @@
+"""Model zoo: ``list_models`` and ``get_model``, driven by the metafile index."""
+import copy
+import difflib
+import fnmatch
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from llava_mm.registry import MODELS
+
+PathLike = Union[str, os.PathLike]
+
+
+def repo_root() -> Path:
+    """Where ``configs/`` and ``model-index.yml`` live (the source tree or the installed copy)."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent, here / '.mim'):
+        if (candidate / 'model-index.yml').is_file():
+            return candidate
+    raise FileNotFoundError(f'model-index.yml not found next to {here}; is llava_mm installed with its configs?')
+
+
+@lru_cache()
+def _model_index() -> Dict[str, dict]:
+    import yaml
+    root = repo_root()
+    models = {}
+    for metafile in yaml.safe_load((root / 'model-index.yml').read_text())['Import']:
+        for entry in yaml.safe_load((root / metafile).read_text())['Models']:
+            models[entry['Name']] = entry
+    return models
+
+
+def list_models(pattern: Optional[str] = None) -> List[str]:
+    """Names of the models in the index, optionally filtered by a wildcard pattern."""
+    names = sorted(_model_index())
+    return [n for n in names if fnmatch.fnmatch(n, pattern)] if pattern else names
+
+
+def _unknown_model(name: str) -> ValueError:
+    close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.4)
+    hint = f' Did you mean {", ".join(repr(c) for c in close)}?' if close else ''
+    return ValueError(f'Unknown model {name!r}: not a model name, config file or model directory.{hint} '
+                      f'See llava_mm.list_models().')
+
+
+def resolve_model(model: Union[str, PathLike, Config]) -> tuple:
+    """``(config, default_weights)`` for a model name, config file, Config or model directory."""
+    from llava_mm import converters
+    if isinstance(model, Config):
+        return model, None
+    model = str(model)
+    if model in _model_index():
+        entry = _model_index()[model]
+        cfg = Config.fromfile(str(repo_root() / entry['Config']))
+        weights = entry.get('Weights')
+        if weights and not weights.startswith(('http://', 'https://', 'hf://')):
+            weights = str(repo_root() / weights)
+        return cfg, weights
+    if model.endswith('.py'):
+        if not Path(model).is_file():
+            raise FileNotFoundError(f'Config file not found: {model}')
+        return Config.fromfile(model), None
+    if Path(model).is_dir() or converters.looks_like_hub_id(model):
+        path = converters.fetch_model_dir(model)
+        return converters.config_from_dir(path), str(path)
+    raise _unknown_model(model)
+
+
+def load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], strict: bool = True,
+                 source: str = 'checkpoint') -> None:
+    """Load a llava_mm-layout state dict; with ``strict``, any missing, unexpected
+    or mis-shaped key is an error that lists the names."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    mismatched = sorted(f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(expected[k].shape)}'
+                        for k, v in state_dict.items() if k in expected and v.shape != expected[k].shape)
+    problems = []
+    for label, names in (('missing keys', missing), ('unexpected keys', unexpected),
+                         ('mis-shaped keys', mismatched)):
+        if names:
+            shown = ', '.join(names[:10]) + (f', ... ({len(names)} in all)' if len(names) > 10 else '')
+            problems.append(f'{label}: {shown}')
+    if mismatched or (strict and problems):
+        raise RuntimeError(f'Cannot load {source} into {type(model).__name__}: ' + '; '.join(problems))
+    model.load_state_dict(state_dict, strict=False, assign=any(p.is_meta for p in model.parameters()))
+
+
+def get_model(model: Union[str, PathLike, Config],
+              pretrained: Union[bool, str, PathLike] = False,
+              device: Optional[Union[str, torch.device]] = None,
+              **kwargs) -> nn.Module:
+    """Build a LLaVA model by name, config file or model directory.
+
+    Args:
+        model: a name from ``list_models()``, a config file, a llava_mm model
+            directory, or a transformers llava-hf directory / hub id.
+        pretrained: ``False`` (random init), ``True`` (the index's weights, or
+            the directory's own), or a checkpoint path / URL / hub id.
+        device: where to put the model; ``'meta'`` builds the architecture only.
+        **kwargs: overrides merged into the model config (e.g. ``generation_cfg``).
+    """
+    from llava_mm import converters
+    cfg, default_weights = resolve_model(model)
+    cfg = copy.deepcopy(cfg)
+    if kwargs:
+        cfg.merge_from_dict({'model': kwargs})
+    if pretrained is True:
+        if not default_weights:
+            raise ValueError(f'{model!r} has no default weights; pass pretrained=PATH')
+        pretrained = default_weights
+    if pretrained is False and default_weights and Path(str(default_weights)).is_dir():
+        pretrained = default_weights  # a model directory carries its own weights
+    model_cfg = copy.deepcopy(cfg.model)
+    if device == 'meta' or (device is None and pretrained):
+        # Build on the meta device; real weights are assigned when loaded.
+        with torch.device('meta'):
+            net = MODELS.build(model_cfg)
+    else:
+        net = MODELS.build(model_cfg)
+    if pretrained:
+        state_dict = converters.load_state_dict(str(pretrained), cfg=cfg)
+        load_weights(net, state_dict, source=str(pretrained))
+        if any(b.is_meta for b in net.buffers()):
+            _materialize_buffers(net)
+    if device is not None and device != 'meta':
+        net.to(device)
+    net._config = cfg
+    net.eval()
+    return net
+
+
+def _materialize_buffers(net: nn.Module) -> None:
+    """Non-persistent buffers (rotary frequencies, position ids) are not in
+    checkpoints: rebuild each owning module from its config on the CPU and take
+    its buffers."""
+    for name, module in net.named_modules():
+        metas = [key for key, buf in module._buffers.items() if buf is not None and buf.is_meta]
+        if not metas:
+            continue
+        if not hasattr(module, 'config'):
+            raise RuntimeError(f'Cannot initialise buffers {metas} of {name or type(module).__name__} '
+                               'after building on the meta device')
+        with torch.device('cpu'):
+            fresh = type(module)(module.config)
+        for key in metas:
+            module._buffers[key] = fresh._buffers[key]
+        for attr in ('attention_scaling', ):
+            if hasattr(fresh, attr):
+                setattr(module, attr, getattr(fresh, attr))

@@ -1,0 +1,225 @@
+"""LLaVA: CLIP vision tower -> projector -> LLaMA causal LM.
+
+Data flow (one readable path, as in transformers' ``modeling_llava``):
+
+1. ``encode_images``: pixels -> vision tower (penultimate layer, patch tokens)
+   -> projector -> one embedding per image patch.
+2. ``build_prompts``: question -> conversation template -> token ids with an
+   ``IMAGE_TOKEN_INDEX`` marker (BOS once, chunks without special tokens).
+3. ``embed_prompts``: text embeddings with the image features spliced in at the
+   marker, left-padded with an attention mask, plus position ids that skip the
+   padding.
+4. ``predict``: the language model generates from those embeddings with a KV
+   cache (greedy or beam search); the decoded text becomes ``pred_caption`` or
+   ``pred_answer`` on mmpretrain ``DataSample`` s.
+"""
+import copy
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmpretrain.structures import DataSample
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from llava_mm.registry import MODELS, TOKENIZER
+from .prompt import (IGNORE_INDEX, IMAGE_TOKEN_INDEX, format_prompt, resolve_template,
+                     tokenize_with_image)
+
+DEFAULT_CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
+DEFAULT_GENERATION_CFG = dict(max_new_tokens=128, num_beams=1, do_sample=False)
+
+
+@MODELS.register_module()
+class Llava(BaseModel):
+    """LLaVA v1 / v1.5 for captioning and visual question answering.
+
+    Args:
+        vision_tower: config of the vision tower (``CLIPVisionTower``).
+        projector: config of ``LinearProjector`` (v1) or ``MLPProjector`` (v1.5).
+        language_model: config of the causal LM (``LlamaForCausalLM`` with its
+            architecture inline).
+        tokenizer: tokenizer config (``AutoTokenizer`` + ``name_or_path``) or a
+            tokenizer. Loaded on first use, so building the model is offline.
+        prompt_template: a name in ``PROMPT_TEMPLATES`` or a string with
+            ``<image>`` and ``{question}``.
+        task: ``'caption'``: samples without a question are captioned
+            (``pred_caption``); ``'vqa'``: every sample needs a ``question``.
+            Samples with a question always get ``pred_answer``.
+        caption_prompt: the question asked for captions.
+        question_template: how a VQA question is put to the model, e.g.
+            ``'{question}\\nAnswer the question using a single word or phrase.'``.
+        generation_cfg: keyword arguments for ``generate``; overridable per call.
+        data_preprocessor: defaults to ``LlavaDataPreprocessor``.
+    """
+
+    def __init__(self,
+                 vision_tower: dict,
+                 projector: dict,
+                 language_model: dict,
+                 tokenizer: Union[dict, PreTrainedTokenizerBase],
+                 prompt_template: str = 'vicuna_v1',
+                 task: Literal['caption', 'vqa'] = 'caption',
+                 caption_prompt: str = DEFAULT_CAPTION_PROMPT,
+                 question_template: str = '{question}',
+                 generation_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='LlavaDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if task not in ('caption', 'vqa'):
+            raise ValueError(f"task must be 'caption' or 'vqa', got {task!r}")
+        if '{question}' not in question_template:
+            raise ValueError(f"question_template must contain '{{question}}', got {question_template!r}")
+        self.vision_tower = MODELS.build(vision_tower)
+        self.projector = MODELS.build(projector)
+        self.language_model = MODELS.build(language_model)
+        self.prompt_template = resolve_template(prompt_template)
+        self.task = task
+        self.caption_prompt = caption_prompt
+        self.question_template = question_template
+        self.generation_cfg = {**DEFAULT_GENERATION_CFG, **(generation_cfg or {})}
+        self._tokenizer_cfg = tokenizer
+        self._tokenizer: Optional[PreTrainedTokenizerBase] = (
+            None if isinstance(tokenizer, dict) else tokenizer)
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The tokenizer, loaded on first use."""
+        if self._tokenizer is None:
+            tokenizer = TOKENIZER.build(copy.deepcopy(self._tokenizer_cfg))
+            num_embeddings = self.language_model.get_input_embeddings().num_embeddings
+            if len(tokenizer) > num_embeddings:
+                raise ValueError(f'The tokenizer {self._tokenizer_cfg} has {len(tokenizer)} tokens but the '
+                                 f'language model only {num_embeddings} embeddings')
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        return self.language_model.get_input_embeddings().weight.device
+
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalized pixels (B, 3, H, W) -> projected features (B, N, hidden)."""
+        features = self.vision_tower(images)
+        return self.projector(features.to(self.projector.linear_1.weight.dtype))
+
+    # ---------------------------------------------------------------- prompts
+    def question_for(self, data_sample: Optional[DataSample]) -> str:
+        """The question put to the model: the sample's ``question`` through
+        ``question_template``, or for a caption model without one, ``caption_prompt``."""
+        question = None if data_sample is None else data_sample.get('question')
+        if question:
+            return self.question_template.replace('{question}', question)
+        if self.task == 'caption':
+            return self.caption_prompt
+        raise ValueError('This is a VQA model: every image needs a question '
+                         '(inference_model(model, image, question) or a `question` on the data sample).')
+
+    def build_prompts(self, data_samples: Sequence[DataSample]) -> List[List[int]]:
+        """Token ids (with ``IMAGE_TOKEN_INDEX``) of each sample's prompt."""
+        return [
+            tokenize_with_image(self.tokenizer, format_prompt(self.prompt_template, self.question_for(ds)))
+            for ds in data_samples
+        ]
+
+    def embed_prompts(self,
+                      token_ids: Sequence[Sequence[int]],
+                      image_features: torch.Tensor,
+                      labels: Optional[Sequence[Sequence[int]]] = None,
+                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Splice image features into the prompt embeddings and left-pad the batch.
+
+        Returns ``(inputs_embeds, attention_mask, position_ids, labels)``; the
+        labels of image positions and padding are ``IGNORE_INDEX``.
+        """
+        embed_tokens = self.language_model.get_input_embeddings()
+        device = embed_tokens.weight.device
+        sequences, label_rows = [], []
+        for i, (ids, features) in enumerate(zip(token_ids, image_features)):
+            ids = torch.as_tensor(ids, device=device)
+            where = (ids == IMAGE_TOKEN_INDEX).nonzero().flatten().tolist()
+            if len(where) != 1:
+                raise ValueError(f'Prompt {i} must contain exactly one image token, found {len(where)}')
+            pos = where[0]
+            text = embed_tokens(ids.masked_fill(ids == IMAGE_TOKEN_INDEX, 0))
+            sequences.append(torch.cat([text[:pos], features.to(text.dtype), text[pos + 1:]]))
+            if labels is not None:
+                row = torch.as_tensor(labels[i], device=device)
+                ignore = row.new_full((features.shape[0], ), IGNORE_INDEX)
+                label_rows.append(torch.cat([row[:pos], ignore, row[pos + 1:]]))
+        max_len = max(seq.shape[0] for seq in sequences)
+        batch, hidden = len(sequences), sequences[0].shape[-1]
+        inputs_embeds = sequences[0].new_zeros(batch, max_len, hidden)
+        attention_mask = torch.zeros(batch, max_len, dtype=torch.long, device=device)
+        padded_labels = (torch.full((batch, max_len), IGNORE_INDEX, dtype=torch.long, device=device)
+                         if labels is not None else None)
+        for i, seq in enumerate(sequences):
+            inputs_embeds[i, max_len - len(seq):] = seq
+            attention_mask[i, max_len - len(seq):] = 1
+            if padded_labels is not None:
+                padded_labels[i, max_len - len(seq):] = label_rows[i]
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        return inputs_embeds, attention_mask, position_ids, padded_labels
+
+    # ---------------------------------------------------------------- forward
+    def forward(self,
+                images: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'predict',
+                **kwargs):
+        """``mode='predict'``: DataSamples with predictions; ``'tensor'``: prompt
+        logits (B, L, vocab), left-padded; ``'loss'``: language-modelling loss on
+        the answers (``gt_answer`` / ``answer`` of each data sample)."""
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(images.shape[0])]
+        if mode == 'predict':
+            return self.predict(images, data_samples, **kwargs)
+        if mode == 'tensor':
+            embeds, mask, positions, _ = self.embed_prompts(self.build_prompts(data_samples),
+                                                            self.encode_images(images))
+            return self.language_model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions).logits
+        if mode == 'loss':
+            return self.loss(images, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}": use "predict", "tensor" or "loss".')
+
+    def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """Next-token loss on ``prompt + ' ' + answer + eos``; only answer tokens count."""
+        token_ids, labels = [], []
+        for ids, ds in zip(self.build_prompts(data_samples), data_samples):
+            answer = ds.get('answer', ds.get('gt_answer'))
+            if isinstance(answer, (list, tuple)):
+                answer = answer[0]
+            if not answer:
+                raise ValueError("mode='loss' needs an `answer` (or `gt_answer`) on every data sample")
+            target = self.tokenizer(' ' + answer, add_special_tokens=False).input_ids + [self.tokenizer.eos_token_id]
+            token_ids.append(list(ids) + target)
+            labels.append([IGNORE_INDEX] * len(ids) + target)
+        embeds, mask, positions, labels = self.embed_prompts(token_ids, self.encode_images(images), labels)
+        out = self.language_model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, labels=labels)
+        return {'loss': out.loss}
+
+    @torch.no_grad()
+    def generate(self, images: torch.Tensor, data_samples: Sequence[DataSample],
+                 **generation_kwargs) -> List[str]:
+        """Decoded, stripped completions of each sample's prompt."""
+        cfg = {**self.generation_cfg, **generation_kwargs}
+        tokenizer = self.tokenizer
+        embeds, mask, _, _ = self.embed_prompts(self.build_prompts(data_samples), self.encode_images(images))
+        cfg.setdefault('eos_token_id', tokenizer.eos_token_id)
+        cfg.setdefault('pad_token_id', tokenizer.pad_token_id)
+        # Only inputs_embeds are passed, so the output holds the new tokens only.
+        output_ids = self.language_model.generate(inputs_embeds=embeds, attention_mask=mask, **cfg)
+        return [text.strip() for text in tokenizer.batch_decode(output_ids, skip_special_tokens=True)]
+
+    def predict(self, images: torch.Tensor, data_samples: List[DataSample],
+                **generation_kwargs) -> List[DataSample]:
+        """Samples with a question get ``pred_answer``; the others ``pred_caption``."""
+        texts = self.generate(images, data_samples, **generation_kwargs)
+        for ds, text in zip(data_samples, texts):
+            ds.set_field(text, 'pred_answer' if ds.get('question') else 'pred_caption')
+        return data_samples
