@@ -93,6 +93,16 @@ def tiny_test_pipeline(version: Version = 'v1.5', image_size: Optional[int] = No
     ]
 
 
+def randomize_(model: torch.nn.Module, std: float = 0.3) -> torch.nn.Module:
+    """Re-draw every matrix with a wide normal so random models give varied,
+    image-dependent text (transformers' 0.02 init makes them repeat one token)."""
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() > 1:
+                param.normal_(0, std)
+    return model
+
+
 def make_tiny_model_dir(out_dir: Union[str, Path], version: Version = 'v1.5', seed: int = 0,
                         image_size: Optional[int] = None, overwrite: bool = False) -> Path:
     """Write a complete llava_mm model directory with a tiny random model."""
@@ -106,7 +116,7 @@ def make_tiny_model_dir(out_dir: Union[str, Path], version: Version = 'v1.5', se
     torch.manual_seed(seed)
     build_cfg = copy.deepcopy(model_cfg)
     build_cfg['tokenizer'] = tokenizer
-    model = MODELS.build(build_cfg)
+    model = randomize_(MODELS.build(build_cfg))
     cfg = Config(dict(default_scope='llava_mm', model=model_cfg,
                       test_pipeline=tiny_test_pipeline(version, image_size)))
     return write_llava_mm_dir(out_dir, model.state_dict(), cfg, tokenizer, overwrite=overwrite)

@@ -57,11 +57,12 @@ def resolve_model(model: Union[str, PathLike, Config]) -> tuple:
     model = str(model)
     if model in _model_index():
         entry = _model_index()[model]
-        cfg = Config.fromfile(str(repo_root() / entry['Config']))
         weights = entry.get('Weights')
         if weights and not weights.startswith(('http://', 'https://', 'hf://')):
             weights = str(repo_root() / weights)
-        return cfg, weights
+            if converters.is_llava_mm_dir(weights):  # a shipped model directory
+                return converters.config_from_dir(weights), weights
+        return Config.fromfile(str(repo_root() / entry['Config'])), weights
     if model.endswith('.py'):
         if not Path(model).is_file():
             raise FileNotFoundError(f'Config file not found: {model}')

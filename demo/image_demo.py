@@ -1,0 +1,35 @@
+"""Caption an image, or answer a question about it.
+
+    python demo/image_demo.py demo/cat-dog.png llava-tiny_caption
+    python demo/image_demo.py demo/cat-dog.png llava-7b-v1.5_vqa --question "What animals are there?" --device cuda
+    python demo/image_demo.py demo/cat-dog.png llava-7b-v1_caption --pretrained MERGED.pth
+
+MODEL is a name from ``llava_mm.list_models()``, a config file or a model directory.
+``llava-tiny_caption`` is a tiny random-weights model shipped with the repo: it
+runs anywhere without network, and its captions are gibberish by design.
+"""
+from argparse import ArgumentParser, RawDescriptionHelpFormatter
+
+from llava_mm import get_model, inference_model
+
+
+def main(argv=None) -> None:
+    parser = ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
+    parser.add_argument('image', help='image file')
+    parser.add_argument('model', help='model name, config file or model directory')
+    parser.add_argument('--question', help='ask a question instead of captioning')
+    parser.add_argument('--pretrained', default=True,
+                        help="checkpoint path / URL / hub id (default: the model's own weights)")
+    parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
+    parser.add_argument('--max-new-tokens', type=int, help='override generation_cfg.max_new_tokens')
+    parser.add_argument('--num-beams', type=int, help='override generation_cfg.num_beams')
+    args = parser.parse_args(argv)
+
+    model = get_model(args.model, pretrained=args.pretrained, device=args.device)
+    generation = {k: v for k, v in (('max_new_tokens', args.max_new_tokens), ('num_beams', args.num_beams))
+                  if v is not None}
+    print(inference_model(model, args.image, args.question, **generation))
+
+
+if __name__ == '__main__':
+    main()
