@@ -62,3 +62,13 @@ def test_model_dir_loads_weights_not_random_init(tiny_v15_dir):
     state = model.state_dict()
     assert set(stored) == set(state)
     assert all(torch.equal(stored[k], state[k]) for k in stored)
+
+
+def test_pretrained_checkpoint_file_gives_the_same_model(tiny_v15_dir, tmp_path, images):
+    """Built on the meta device and filled from a .pth: same outputs as the directory."""
+    reference = get_model(tiny_v15_dir)
+    path = tmp_path / 'weights.pth'
+    torch.save({'state_dict': reference.state_dict()}, path)
+    loaded = get_model(reference._config, pretrained=str(path))
+    assert not any(t.is_meta for t in list(loaded.parameters()) + list(loaded.buffers()))
+    assert inference_model(loaded, images[:3]) == inference_model(reference, images[:3])
