@@ -1,0 +1,16 @@
+"""Evaluation metrics (registered in ``llava_mm.registry.METRICS``).
+
+* :class:`COCOCaption` - official COCO caption scores without Java.
+* :class:`VQAAcc` - official VQAv2 accuracy, or a test-dev submission file.
+* :class:`ScienceQAAcc` - ScienceQA multiple-choice accuracy.
+"""
+from .coco_caption import COCOCaption, coco_caption_scores
+from .ptb_tokenizer import PTBTokenizer, tokenize_lines
+from .scienceqa_acc import ScienceQAAcc, parse_choice
+from .vqa_acc import VQAAcc
+from .vqa_normalization import EvalAIAnswerProcessor, vqa_accuracy
+
+__all__ = [
+    'COCOCaption', 'VQAAcc', 'ScienceQAAcc', 'coco_caption_scores', 'PTBTokenizer', 'tokenize_lines',
+    'parse_choice', 'EvalAIAnswerProcessor', 'vqa_accuracy'
+]

@@ -1,0 +1,167 @@
+"""ScienceQA multiple-choice accuracy, parsing answers like LLaVA's ``eval_science_qa.py``."""
+from __future__ import annotations
+
+import re
+import string
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from mmengine.evaluator import BaseMetric
+
+from llava_mm.registry import METRICS
+from .utils import get_field
+
+__all__ = ['ScienceQAAcc', 'parse_choice']
+
+_LLAVA_OPTIONS = ['A', 'B', 'C', 'D', 'E']
+_ANSWER_IS_DOT = re.compile(r'The answer is ([A-E])\.')
+_ANSWER_IS = re.compile(r'The answer is ([A-E])')
+_LETTER_PREFIX = re.compile(r'^\s*\(?([A-Z])(?:[.:)]|\s*$)')
+_NORMALIZE_TEXT = re.compile(r'[\s' + re.escape(string.punctuation) + r']+')
+
+
+def _llava_letter(text: str) -> Optional[str]:
+    """The letter LLaVA's eval_science_qa.py extracts, or None where it says FAILED."""
+    text = text.replace('\n', '. ')
+    if text.strip() in _LLAVA_OPTIONS:
+        return text.strip()
+    if len(text) >= 3 and text[0] in _LLAVA_OPTIONS and text[1:3] == '. ':
+        return text[0]
+    if 'The answer is ' in text:
+        match = _ANSWER_IS_DOT.search(text) or _ANSWER_IS.search(text)
+        return match.group(1) if match else None
+    return None
+
+
+def _normalized(text: str) -> str:
+    return _NORMALIZE_TEXT.sub(' ', text).strip().lower()
+
+
+def parse_choice(prediction: str, choices: Sequence[str], lenient: bool = True) -> int:
+    """Index of the option a free-text prediction picks, -1 if none can be read.
+
+    First LLaVA's rules: the reply is exactly a letter (``B``), starts with a
+    letter and ``'. '`` (``B. cat``), or contains ``The answer is B`` (with or
+    without the period); a letter beyond the number of choices is wrong.  With
+    ``lenient`` (default), replies LLaVA calls FAILED are also read when they
+    start with a letter followed by ``.``, ``:`` or ``)`` (``B.``, ``B:``,
+    ``(B)``), or when, punctuation and case aside, they equal one option's text.
+    """
+    letter = _llava_letter(prediction)
+    if letter is not None:
+        index = _LLAVA_OPTIONS.index(letter)
+        return index if index < len(choices) else -1
+    if not lenient:
+        return -1
+    match = _LETTER_PREFIX.match(prediction)
+    if match:
+        index = ord(match.group(1)) - ord('A')
+        return index if index < len(choices) else -1
+    target = _normalized(prediction)
+    matches = [i for i, choice in enumerate(choices) if _normalized(str(choice)) == target]
+    return matches[0] if len(matches) == 1 else -1
+
+
+def _answer_index(gt: Union[str, int], num_choices: int) -> int:
+    """gt_answer as a 0-based index: a letter ('B') or an int index (1)."""
+    if hasattr(gt, 'item') and callable(gt.item):
+        gt = gt.item()
+    if isinstance(gt, str):
+        gt = gt.strip()
+        if len(gt) == 1 and gt.upper() in string.ascii_uppercase:
+            index = ord(gt.upper()) - ord('A')
+        elif gt.isdigit():
+            index = int(gt)
+        else:
+            raise ValueError(f"gt_answer must be an option letter or a 0-based index, got {gt!r}")
+    elif isinstance(gt, int):
+        index = gt
+    else:
+        raise TypeError(f'gt_answer must be a letter or an int, got {type(gt).__name__}')
+    if not 0 <= index < num_choices:
+        raise ValueError(f'gt_answer {gt!r} is out of range for {num_choices} choices')
+    return index
+
+
+@METRICS.register_module()
+class ScienceQAAcc(BaseMetric):
+    """ScienceQA accuracy (percent) of free-text answers to multiple-choice questions.
+
+    Data samples (dicts or DataSample-like objects) carry ``pred_answer`` (the
+    model's text), ``choices`` (option strings) and ``gt_answer``: the correct
+    option as a letter (``'B'``) or a 0-based index (``1``, like ScienceQA's
+    ``problems.json``).  Answers are read by :func:`parse_choice`; unreadable
+    ones count as wrong.
+
+    A question id seen twice (distributed padding) counts once, with its first
+    answer.  Returned keys: ``accuracy``, ``img_accuracy`` when samples carry
+    ``has_image`` (LLaVA's IMG-Accuracy), and ``<key>/<value>`` for each key of
+    ``group_keys`` found in the samples (e.g. ``subject/natural science``).
+
+    Args:
+        group_keys: sample fields to break accuracy down by.
+        lenient: also read ``B.``/``B:``/``(B)`` replies and replies equal to an
+            option's text (False: exactly LLaVA's parsing).
+        collect_device, prefix, collect_dir: see mmengine ``BaseMetric``.
+    """
+
+    default_prefix: Optional[str] = 'scienceqa'
+
+    def __init__(self,
+                 group_keys: Sequence[str] = ('subject', 'category'),
+                 lenient: bool = True,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        self.group_keys = tuple(group_keys)
+        self.lenient = lenient
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        for sample in data_samples:
+            choices = list(get_field(sample, 'choices'))
+            pred = get_field(sample, 'pred_answer')
+            if not isinstance(pred, str):
+                raise TypeError(f'pred_answer must be a str, got {type(pred).__name__}')
+            gt = _answer_index(get_field(sample, 'gt_answer'), len(choices))
+            result = {
+                'question_id': get_field(sample, 'question_id', None),
+                'correct': parse_choice(pred, choices, self.lenient) == gt,
+                'has_image': get_field(sample, 'has_image', None),
+                'groups': {k: get_field(sample, k, None) for k in self.group_keys},
+            }
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
+        results = _first_per_question(results)
+        if not results:
+            raise ValueError('ScienceQAAcc got no results to score')
+        metrics = {'accuracy': _percent([r['correct'] for r in results])}
+        with_image = [r['correct'] for r in results if r['has_image']]
+        if any(r['has_image'] is not None for r in results) and with_image:
+            metrics['img_accuracy'] = _percent(with_image)
+        groups: Dict[str, List[bool]] = OrderedDict()
+        for r in results:
+            for key, value in r['groups'].items():
+                if value is not None:
+                    groups.setdefault(f'{key}/{value}', []).append(r['correct'])
+        for name, values in groups.items():
+            metrics[name] = _percent(values)
+        return metrics
+
+
+def _percent(values: List[bool]) -> float:
+    return 100.0 * sum(values) / len(values)
+
+
+def _first_per_question(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Drop repeated question ids (distributed padding), keeping the first answer."""
+    seen, out = set(), []
+    for result in results:
+        qid = result['question_id']
+        if qid is not None:
+            if str(qid) in seen:
+                continue
+            seen.add(str(qid))
+        out.append(result)
+    return out

@@ -1,0 +1,119 @@
+"""VQA accuracy with the official VQAv2 normalization, or a test-dev submission file."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence
+
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+from llava_mm.registry import METRICS
+from .utils import dump_json_atomic, get_field
+from .vqa_normalization import EvalAIAnswerProcessor, vqa_accuracy
+
+__all__ = ['VQAAcc']
+
+
+@METRICS.register_module()
+class VQAAcc(BaseMetric):
+    """Official VQA accuracy (in percent), overall and per answer type.
+
+    Data samples (dicts or DataSample-like objects) carry ``pred_answer``,
+    ``gt_answer`` (the human answers, 10 for VQAv2), and optionally
+    ``answer_type`` (``yes/no``, ``number``, ``other``) and ``question_id``.
+    Each question is scored exactly like the official ``vqaEval.py`` (see
+    :mod:`.vqa_normalization`); the reported numbers are the unrounded means
+    (the official tool rounds to 2 decimals when printing).
+
+    Returned keys: ``accuracy`` and one key per answer type seen
+    (``yes/no``, ``number``, ``other``).
+
+    Args:
+        postprocess: clean predictions with LLaVA's EvalAI answer processor
+            first, as LLaVA does before uploading VQAv2 answers.
+        format_only: instead of scoring, write the submission json
+            ``[{"question_id": int, "answer": str}, ...]`` (VQAv2 test-dev has
+            no public answers) to ``outfile_path`` and return ``{}``.
+        outfile_path: where ``format_only`` writes (parents are created; the
+            file is replaced atomically).
+        collect_device, prefix, collect_dir: see mmengine ``BaseMetric``.
+    """
+
+    default_prefix: Optional[str] = 'VQA'
+
+    def __init__(self,
+                 postprocess: bool = False,
+                 format_only: bool = False,
+                 outfile_path: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        if format_only and not outfile_path:
+            raise ValueError('VQAAcc(format_only=True) needs outfile_path for the submission json')
+        self.postprocess = postprocess
+        self.format_only = format_only
+        self.outfile_path = outfile_path
+        self._processor = EvalAIAnswerProcessor()
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        for sample in data_samples:
+            pred = get_field(sample, 'pred_answer')
+            if not isinstance(pred, str):
+                raise TypeError(f'pred_answer must be a str, got {type(pred).__name__}')
+            if self.postprocess:
+                pred = self._processor(pred)
+            result = {
+                'pred_answer': pred,
+                'question_id': get_field(sample, 'question_id', None),
+                'answer_type': get_field(sample, 'answer_type', None),
+            }
+            if not self.format_only:
+                gt = get_field(sample, 'gt_answer')
+                result['gt_answer'] = [gt] if isinstance(gt, str) else list(gt)
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
+        results = _first_per_question(results)
+        if self.format_only:
+            self._write_submission(results)
+            return {}
+        if not results:
+            raise ValueError('VQAAcc got no results to score')
+        by_type: Dict[str, List[float]] = OrderedDict()
+        scores = []
+        for result in results:
+            score = vqa_accuracy(result['pred_answer'], result['gt_answer'])
+            scores.append(score)
+            if result['answer_type'] is not None:
+                by_type.setdefault(str(result['answer_type']), []).append(score)
+        metrics = {'accuracy': 100.0 * sum(scores) / len(scores)}
+        for answer_type, values in by_type.items():
+            metrics[answer_type] = 100.0 * sum(values) / len(values)
+        return metrics
+
+    def _write_submission(self, results: List[Dict[str, Any]]) -> None:
+        missing = sum(r['question_id'] is None for r in results)
+        if missing:
+            raise ValueError(f'{missing} result(s) have no question_id; a VQAv2 submission needs them')
+        submission = [{'question_id': int(_plain(r['question_id'])), 'answer': r['pred_answer']} for r in results]
+        dump_json_atomic(submission, self.outfile_path)
+        print_log(f'VQA submission with {len(submission)} answers written to {self.outfile_path}', logger='current')
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, 'item') and callable(value.item) else value
+
+
+def _first_per_question(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Drop repeated question ids (distributed padding), keeping the first answer."""
+    seen, out = set(), []
+    for result in results:
+        qid = result['question_id']
+        if qid is not None:
+            key = str(_plain(qid))
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(result)
+    return out
