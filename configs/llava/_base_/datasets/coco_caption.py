@@ -1,5 +1,8 @@
-# COCO captions, Karpathy test split (annotation layout documented by mmpretrain:
-# coco_karpathy_test.json = [{image, caption, image_id}], *_gt.json = COCO captions format).
+# COCO captions, Karpathy test split, in the annotation layout mmpretrain documents:
+#   data/coco/annotations/coco_karpathy_test.json     [{image: 'val2014/COCO_val2014_...jpg', caption: [...], image_id}]
+#   data/coco/annotations/coco_karpathy_test_gt.json  COCO captions format (what the official scorer reads)
+#   data/coco/val2014/*.jpg
+# `image` is relative to data_prefix (here data_root itself, as the Karpathy files include 'val2014/').
 data_root = 'data/coco'
 test_dataloader = dict(
     batch_size=8,
@@ -8,6 +11,7 @@ test_dataloader = dict(
         type='COCOCaption',
         data_root=data_root,
         ann_file='annotations/coco_karpathy_test.json',
+        data_prefix='',
         pipeline=[],  # set by the top-level config (image preprocessing is model-specific)
     ),
     sampler=dict(type='DefaultSampler', shuffle=False),

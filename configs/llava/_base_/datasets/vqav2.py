@@ -1,4 +1,7 @@
-# VQAv2 val with the official question / annotation json files.
+# VQAv2 val with the official question / annotation json files:
+#   data/coco/annotations/v2_OpenEnded_mscoco_val2014_questions.json
+#   data/coco/annotations/v2_mscoco_val2014_annotations.json   (10 answers + answer_type per question)
+#   data/coco/val2014/COCO_val2014_{image_id:012d}.jpg
 data_root = 'data/coco'
 test_dataloader = dict(
     batch_size=8,
