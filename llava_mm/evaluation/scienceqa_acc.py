@@ -37,13 +37,13 @@ def _normalized(text: str) -> str:
     return _NORMALIZE_TEXT.sub(' ', text).strip().lower()
 
 
-def parse_choice(prediction: str, choices: Sequence[str], lenient: bool = True) -> int:
+def parse_choice(prediction: str, choices: Sequence[str], lenient: bool = False) -> int:
     """Index of the option a free-text prediction picks, -1 if none can be read.
 
     First LLaVA's rules: the reply is exactly a letter (``B``), starts with a
     letter and ``'. '`` (``B. cat``), or contains ``The answer is B`` (with or
     without the period); a letter beyond the number of choices is wrong.  With
-    ``lenient`` (default), replies LLaVA calls FAILED are also read when they
+    ``lenient`` (off by default, so scores are LLaVA's), replies LLaVA calls FAILED are also read when they
     start with a letter followed by ``.``, ``:`` or ``)`` (``B.``, ``B:``,
     ``(B)``), or when, punctuation and case aside, they equal one option's text.
     """
@@ -109,7 +109,7 @@ class ScienceQAAcc(BaseMetric):
 
     def __init__(self,
                  group_keys: Sequence[str] = ('subject', 'category'),
-                 lenient: bool = True,
+                 lenient: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:

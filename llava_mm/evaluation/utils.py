@@ -6,6 +6,8 @@ import os
 import tempfile
 from typing import Any
 
+from llava_mm.datasets.annotation_files import load_json
+
 __all__ = ['get_field', 'dump_json_atomic', 'load_json_file']
 
 _MISSING = object()
@@ -55,10 +57,4 @@ def dump_json_atomic(obj: Any, path: str) -> None:
 
 def load_json_file(path: str, what: str) -> Any:
     """``json.load`` with errors that name the file (and what it was supposed to be)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f'{what} {path} is not valid JSON: {e}') from e
+    return load_json(path, what)

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+from llava_mm.datasets.annotation_files import load_json, load_jsonl
 from llava_mm.registry import METRICS
 from .utils import dump_json_atomic, get_field
 from .vqa_normalization import EvalAIAnswerProcessor, vqa_accuracy
@@ -36,6 +37,10 @@ class VQAAcc(BaseMetric):
             no public answers) to ``outfile_path`` and return ``{}``.
         outfile_path: where ``format_only`` writes (parents are created; the
             file is replaced atomically).
+        submission_question_file: with ``format_only``, the questions the
+            server expects answers for (LLaVA's ``llava_vqav2_mscoco_test2015.jsonl``
+            or an official questions json); those not answered get ``''``, as
+            LLaVA's ``convert_vqav2_for_submission.py`` does for EvalAI.
         collect_device, prefix, collect_dir: see mmengine ``BaseMetric``.
     """
 
@@ -45,6 +50,7 @@ class VQAAcc(BaseMetric):
                  postprocess: bool = False,
                  format_only: bool = False,
                  outfile_path: Optional[str] = None,
+                 submission_question_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -54,6 +60,7 @@ class VQAAcc(BaseMetric):
         self.postprocess = postprocess
         self.format_only = format_only
         self.outfile_path = outfile_path
+        self.submission_question_file = submission_question_file
         self._processor = EvalAIAnswerProcessor()
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
@@ -97,8 +104,29 @@ class VQAAcc(BaseMetric):
         if missing:
             raise ValueError(f'{missing} result(s) have no question_id; a VQAv2 submission needs them')
         submission = [{'question_id': int(_plain(r['question_id'])), 'answer': r['pred_answer']} for r in results]
+        if self.submission_question_file:
+            expected = _question_ids(self.submission_question_file)
+            answered = {s['question_id'] for s in submission}
+            unknown = sorted(answered - set(expected))
+            if unknown:
+                raise ValueError(f'{len(unknown)} answered question id(s) are not in '
+                                 f'{self.submission_question_file}: {unknown[:10]}')
+            submission += [{'question_id': q, 'answer': ''} for q in expected if q not in answered]
         dump_json_atomic(submission, self.outfile_path)
         print_log(f'VQA submission with {len(submission)} answers written to {self.outfile_path}', logger='current')
+
+
+def _question_ids(path: str) -> List[int]:
+    """Question ids of a LLaVA questions jsonl or an official VQA questions json."""
+    if path.endswith('.jsonl'):
+        records = [record for _, record in load_jsonl(path, 'Question file')]
+    else:
+        data = load_json(path, 'Question file')
+        records = data['questions'] if isinstance(data, dict) else data
+    try:
+        return [int(record['question_id']) for record in records]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f'{path}: every question needs an integer question_id ({err})') from err
 
 
 def _plain(value: Any) -> Any:

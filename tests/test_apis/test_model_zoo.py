@@ -8,6 +8,8 @@ EXPECTED_PARAMS = {
     'llava-7b-v1_caption': 7_045_816_320,
     'llava-7b-v1.5_caption': 7_062_900_736,
     'llava-7b-v1.5_vqa': 7_062_900_736,
+    'llava-7b-v1.5_vqav2-testdev': 7_062_900_736,
+    'llava-7b-v1.5_scienceqa': 7_062_900_736,
     'llava-13b-v1.5_caption': 13_350_837_248,
     'llava-13b-v1.5_vqa': 13_350_837_248,
 }
@@ -17,6 +19,7 @@ def test_list_models():
     names = list_models()
     assert set(EXPECTED_PARAMS) | {'llava-tiny_caption'} <= set(names)
     assert list_models('*v1.5_vqa') == ['llava-13b-v1.5_vqa', 'llava-7b-v1.5_vqa']
+    assert 'llava-7b-v1.5_scienceqa' in names
 
 
 @pytest.mark.parametrize('name', sorted(EXPECTED_PARAMS))

@@ -48,7 +48,7 @@ def test_strict_parsing_is_exactly_llavas(reply, choices):
 def test_lenient_parsing_only_adds_to_what_llava_reads(reply, choices):
     strict = llava_pred_idx(reply, choices)
     if strict != -1:
-        assert parse_choice(reply, choices) == strict
+        assert parse_choice(reply, choices, lenient=True) == strict
 
 
 @pytest.mark.parametrize('reply, expected', [
@@ -57,11 +57,11 @@ def test_lenient_parsing_only_adds_to_what_llava_reads(reply, choices):
     ('A dog is an animal', -1), ('Answer: B', -1), ('mouse', -1), ('', -1),
 ])
 def test_lenient_forms(reply, expected):
-    assert parse_choice(reply, ['cat', 'dog']) == expected
+    assert parse_choice(reply, ['cat', 'dog'], lenient=True) == expected
 
 
 def test_ambiguous_option_text_is_not_guessed():
-    assert parse_choice('cat', ['Cat', 'cat.']) == -1
+    assert parse_choice('cat', ['Cat', 'cat.'], lenient=True) == -1
 
 
 def _samples():
@@ -110,3 +110,9 @@ def test_duplicate_questions_count_once():
                           dict(question_id='8', pred_answer='A', choices=['x', 'y'], gt_answer='B'),
                           dict(question_id='7', pred_answer='B', choices=['x', 'y'], gt_answer='A')])
     assert metric.evaluate(3) == {'scienceqa/accuracy': 50.0}
+
+
+def test_default_parsing_is_exactly_llavas():
+    """Reported ScienceQA numbers must be LLaVA's: lenient forms are opt-in."""
+    assert parse_choice('B.', ['cat', 'dog']) == -1 == llava_pred_idx('B.', ['cat', 'dog'])
+    assert parse_choice('B', ['cat', 'dog']) == 1

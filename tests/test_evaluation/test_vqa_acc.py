@@ -257,3 +257,24 @@ def test_missing_ground_truth_is_named():
     metric = METRICS.build(dict(type='VQAAcc'))
     with pytest.raises(KeyError, match='gt_answer'):
         metric.process(None, [dict(pred_answer='yes', question_id=1)])
+
+
+def test_submission_is_padded_to_the_server_question_list(tmp_path):
+    """EvalAI wants every test2015 question: unanswered ones get '' (LLaVA's convert script)."""
+    import json
+    questions = tmp_path / 'llava_vqav2_mscoco_test2015.jsonl'
+    questions.write_text(''.join(json.dumps({'question_id': q, 'image': 'x.jpg', 'text': 't'}) + '\n'
+                                 for q in (5, 7, 9)))
+    out = tmp_path / 'sub.json'
+    metric = METRICS.build(dict(type='VQAAcc', format_only=True, outfile_path=str(out),
+                                submission_question_file=str(questions)))
+    metric.process(None, [{'pred_answer': 'two', 'question_id': 7}])
+    assert metric.evaluate(1) == {}
+    assert json.loads(out.read_text()) == [{'question_id': 7, 'answer': 'two'}, {'question_id': 5, 'answer': ''},
+                                           {'question_id': 9, 'answer': ''}]
+    stray = METRICS.build(dict(type='VQAAcc', format_only=True, outfile_path=str(tmp_path / 'bad.json'),
+                               submission_question_file=str(questions)))
+    stray.process(None, [{'pred_answer': 'two', 'question_id': 8}])
+    with pytest.raises(ValueError, match=r'not in .*test2015.jsonl: \[8\]'):
+        stray.evaluate(1)
+    assert not (tmp_path / 'bad.json').exists()

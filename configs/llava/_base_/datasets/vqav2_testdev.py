@@ -17,7 +17,9 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     persistent_workers=False,
 )
-# No ground truth: write the EvalAI submission file instead of scoring.
+# No ground truth: write the EvalAI submission file instead of scoring. EvalAI expects every test2015
+# question: the ones outside test-dev are answered '' (as LLaVA's convert_vqav2_for_submission.py does).
 test_evaluator = dict(type='VQAAcc', postprocess=True, format_only=True,
-                      outfile_path='work_dirs/vqav2_test-dev_submission.json')
+                      outfile_path='work_dirs/vqav2_test-dev_submission.json',
+                      submission_question_file=data_root + '/llava_vqav2_mscoco_test2015.jsonl')
 test_cfg = dict()
