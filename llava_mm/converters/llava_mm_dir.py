@@ -3,25 +3,30 @@
 ``config.py`` is an mmengine config with ``model`` (its tokenizer points at the
 directory itself, written as ``'.'``) and ``test_pipeline``. Weights are
 ``model.safetensors`` or shards with a ``model.safetensors.index.json`` in
-transformers' layout, so hub tooling understands them.
+transformers' layout, so hub tooling understands them. Directories are written
+atomically (temporary sibling, then rename) and tensor by tensor.
 """
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, Tuple, Union
 
 import torch
 from mmengine.config import Config
-from safetensors import safe_open
-from safetensors.torch import save_file
+
+from .atomic import atomic_output
+from .safetensors_writer import (DEFAULT_SHARD_BYTES, SAFETENSORS_FILE, SAFETENSORS_INDEX,
+                                 ShardedSafetensorsWriter)
+from .tensor_io import read_safetensors_header, read_tensor
 
 CONFIG_FILE = 'config.py'
-SAFETENSORS_FILE = 'model.safetensors'
-SAFETENSORS_INDEX = 'model.safetensors.index.json'
+#: Files that make up a tokenizer (copied verbatim when a tokenizer is given as a directory).
+TOKENIZER_FILES = ('tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json',
+                   'added_tokens.json', 'vocab.json', 'merges.txt', 'chat_template.jinja', 'chat_template.json')
 
 PathLike = Union[str, os.PathLike]
+Spec = Tuple[torch.dtype, Tuple[int, ...]]
 
 
 def is_llava_mm_dir(path: PathLike) -> bool:
@@ -52,8 +57,7 @@ def safetensors_files(path: PathLike) -> Dict[str, Path]:
     single = path / SAFETENSORS_FILE
     if not single.is_file():
         raise FileNotFoundError(f'No {SAFETENSORS_FILE} or {SAFETENSORS_INDEX} in {path}')
-    with safe_open(str(single), framework='pt') as f:
-        return {name: single for name in f.keys()}
+    return {name: single for name in read_safetensors_header(single)}
 
 
 def iter_safetensors(path: PathLike) -> Iterator[Tuple[str, torch.Tensor]]:
@@ -62,60 +66,66 @@ def iter_safetensors(path: PathLike) -> Iterator[Tuple[str, torch.Tensor]]:
     for name, file in safetensors_files(path).items():
         by_file.setdefault(file, []).append(name)
     for file, names in by_file.items():
-        with safe_open(str(file), framework='pt') as f:
+        specs = read_safetensors_header(file)
+        missing = [n for n in names if n not in specs]
+        if missing:
+            raise KeyError(f'{file} lacks tensors its index lists: {missing[:3]}')
+        with open(file, 'rb') as f:
             for name in names:
-                yield name, f.get_tensor(name)
+                yield name, read_tensor(specs[name], f)
+
+
+def _as_config(cfg: Union[Config, dict]) -> Config:
+    return cfg.copy() if isinstance(cfg, Config) else Config(dict(cfg))
+
+
+def save_tokenizer(tokenizer, out_dir: Path) -> None:
+    """A tokenizer object (``save_pretrained``) or a directory whose tokenizer files are copied."""
+    if isinstance(tokenizer, (str, os.PathLike)):
+        src = Path(tokenizer)
+        copied = [name for name in TOKENIZER_FILES if (src / name).is_file()]
+        if not copied:
+            raise FileNotFoundError(f'No tokenizer files ({", ".join(TOKENIZER_FILES)}) in {src}')
+        for name in copied:
+            shutil.copyfile(src / name, out_dir / name)
+    else:
+        tokenizer.save_pretrained(str(out_dir))
+
+
+def stream_llava_mm_dir(out_dir: PathLike,
+                        specs: Dict[str, Spec],
+                        tensors: Iterable[Tuple[str, torch.Tensor]],
+                        cfg: Union[Config, dict],
+                        tokenizer=None,
+                        max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+                        overwrite: bool = False) -> Path:
+    """Write a model directory from tensors produced one at a time.
+
+    ``specs`` (name -> dtype, shape) must be known up front: the shards are
+    planned from it and every tensor is checked against it as it arrives.
+    """
+    cfg = _as_config(cfg)
+    with atomic_output(out_dir, force=overwrite) as tmp:
+        if tokenizer is not None and isinstance(cfg.model.get('tokenizer'), dict):
+            cfg.model.tokenizer.name_or_path = '.'
+        cfg.dump(str(tmp / CONFIG_FILE))
+        writer = ShardedSafetensorsWriter(tmp, specs, max_shard_bytes)
+        try:
+            writer.write_all(tensors)
+        finally:
+            writer.abort()
+        writer.close()
+        if tokenizer is not None:
+            save_tokenizer(tokenizer, tmp)
+    return Path(out_dir)
 
 
 def write_llava_mm_dir(out_dir: PathLike,
                        state_dict: Dict[str, torch.Tensor],
                        cfg: Union[Config, dict],
                        tokenizer=None,
-                       max_shard_bytes: int = 5 * 1024**3,
+                       max_shard_bytes: int = DEFAULT_SHARD_BYTES,
                        overwrite: bool = False) -> Path:
     """Write a complete directory atomically (temporary sibling, then rename)."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(f'{out_dir} already exists (pass overwrite/--force to replace it)')
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.', dir=out_dir.parent))
-    try:
-        cfg = Config(dict(cfg)) if not isinstance(cfg, Config) else cfg.copy()
-        if isinstance(cfg.model.get('tokenizer'), dict) and tokenizer is not None:
-            cfg.model.tokenizer.name_or_path = '.'
-        cfg.dump(str(tmp / CONFIG_FILE))
-        _write_shards(tmp, state_dict, max_shard_bytes)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(str(tmp))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
-def _write_shards(out_dir: Path, state_dict: Dict[str, torch.Tensor], max_shard_bytes: int) -> None:
-    shards, current, size = [], {}, 0
-    for name, tensor in state_dict.items():
-        nbytes = tensor.numel() * tensor.element_size()
-        if current and size + nbytes > max_shard_bytes:
-            shards.append(current)
-            current, size = {}, 0
-        current[name] = tensor.contiguous()
-        size += nbytes
-    shards.append(current)
-    metadata = {'format': 'pt'}
-    if len(shards) == 1:
-        save_file(shards[0], str(out_dir / SAFETENSORS_FILE), metadata=metadata)
-        return
-    weight_map, total = {}, 0
-    for i, shard in enumerate(shards, 1):
-        file = f'model-{i:05d}-of-{len(shards):05d}.safetensors'
-        save_file(shard, str(out_dir / file), metadata=metadata)
-        for name, tensor in shard.items():
-            weight_map[name] = file
-            total += tensor.numel() * tensor.element_size()
-    index = {'metadata': {'total_size': total}, 'weight_map': weight_map}
-    (out_dir / SAFETENSORS_INDEX).write_text(json.dumps(index, indent=2))
+    specs = {n: (t.dtype, tuple(t.shape)) for n, t in state_dict.items()}
+    return stream_llava_mm_dir(out_dir, specs, state_dict.items(), cfg, tokenizer, max_shard_bytes, overwrite)

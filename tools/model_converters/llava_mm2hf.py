@@ -1,0 +1,44 @@
+"""Export a llava_mm model directory as a transformers llava-hf directory.
+
+The result loads with ``LlavaForConditionalGeneration.from_pretrained`` and
+``AutoProcessor.from_pretrained`` (and so in vLLM / SGLang), and gives the same
+logits as llava_mm. Only v1.5-style models (MLP projector) have a llava-hf
+equivalent.
+
+Example::
+
+    python tools/model_converters/llava_mm2hf.py work_dirs/my-llava ./my-llava-hf
+"""
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('src', help='llava_mm model directory (config.py + safetensors + tokenizer)')
+    parser.add_argument('out', help='output directory (written atomically)')
+    parser.add_argument('--pad-vocab-to', type=int, default=64,
+                        help='pad embedding / lm_head rows to a multiple of this after adding <image> '
+                        '(default 64 like the official llava-hf conversion; 1 = no padding)')
+    parser.add_argument('--max-shard-size', default='2GiB', help='safetensors shard size (default 2GiB)')
+    parser.add_argument('--force', action='store_true', help='replace OUT if it exists')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> Path:
+    args = parse_args(argv)
+    from llava_mm.converters.hf_export import export_hf_llava
+    from llava_mm.converters.safetensors_writer import parse_size
+    out = export_hf_llava(args.src, args.out, pad_vocab_to=args.pad_vocab_to, force=args.force,
+                          max_shard_bytes=parse_size(args.max_shard_size), progress=not args.no_progress)
+    print(f'Wrote {out}')
+    return out
+
+
+if __name__ == '__main__':
+    main()
