@@ -22,7 +22,6 @@ import os.path as osp
 import pickle
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -43,6 +42,7 @@ from torch import nn
 
 from llava_mm.apis import get_model
 from llava_mm.converters import looks_like_hub_id
+from llava_mm.fileio import write_bytes_atomic
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle')
 TOKENIZER_FILES = ('tokenizer.json', 'tokenizer.model', 'tokenizer_config.json')
@@ -222,24 +222,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_atomic(path: str, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, then rename it:
-    readers see the old file or the complete new one, never a partial one."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 class SavePredictions(BaseMetric):
     """Gathers every sample's prediction and annotations (all ranks, dataset
     order, padding removed) and writes them to ``out_file`` atomically."""
@@ -258,7 +240,7 @@ class SavePredictions(BaseMetric):
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         payload = (json.dumps(results, ensure_ascii=False, indent=1).encode('utf-8')
                    if self.as_json else pickle.dumps(results, protocol=4))
-        write_atomic(self.out_file, payload)
+        write_bytes_atomic(self.out_file, payload)
         print(f'Predictions of {len(results)} samples written to {self.out_file}', flush=True)
         return {}
 

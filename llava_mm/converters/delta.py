@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import torch
 from mmengine.config import Config
 
-from .atomic import atomic_output, check_output
+from ..fileio import atomic_output, check_output
 from .checks import CheckpointMismatchError, check_fits_model, total_bytes, with_progress
 from .fetch import fetch_model_dir
 from .hf_config import read_json

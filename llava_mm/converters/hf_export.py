@@ -28,7 +28,7 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
-from .atomic import atomic_output, check_output
+from ..fileio import atomic_output, check_output
 from .formats import config_from_dir, open_weights
 from .hf_config import image_processor_from_pipeline
 from .hf_llava import LLAVA_MM_EXTRAS

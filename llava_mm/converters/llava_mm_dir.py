@@ -15,7 +15,7 @@ from typing import Dict, Iterable, Iterator, Tuple, Union
 import torch
 from mmengine.config import Config
 
-from .atomic import atomic_output
+from ..fileio import atomic_output
 from .safetensors_writer import (DEFAULT_SHARD_BYTES, SAFETENSORS_FILE, SAFETENSORS_INDEX,
                                  ShardedSafetensorsWriter)
 from .tensor_io import read_safetensors_header, read_tensor

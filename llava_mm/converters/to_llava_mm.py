@@ -10,7 +10,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from .atomic import check_output
+from ..fileio import check_output
 from .checks import check_fits_model, total_bytes, with_progress
 from .fetch import fetch_checkpoint
 from .formats import config_from_dir, open_weights

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from typing import Any
 
 from llava_mm.datasets.annotation_files import load_json
+from llava_mm.fileio import write_bytes_atomic
 
 __all__ = ['get_field', 'dump_json_atomic', 'load_json_file']
 
@@ -37,22 +36,8 @@ def get_field(sample: Any, key: str, default: Any = _MISSING) -> Any:
 
 
 def dump_json_atomic(obj: Any, path: str) -> None:
-    """Write ``obj`` as JSON so that ``path`` is either the old file or the complete new one.
-
-    Parent directories are created; the JSON goes to a temporary file in the
-    same directory which then replaces ``path`` with ``os.replace``.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(obj, f)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    """Write ``obj`` as JSON so that ``path`` is either the old file or the complete new one."""
+    write_bytes_atomic(path, json.dumps(obj).encode('utf-8'))
 
 
 def load_json_file(path: str, what: str) -> Any:

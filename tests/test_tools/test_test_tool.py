@@ -279,9 +279,10 @@ def test_out_is_replaced_atomically(tmp_path, monkeypatch, tool):
     def disk_full(src, dst):
         raise OSError('No space left on device')
 
-    monkeypatch.setattr(tool.os, 'replace', disk_full)
+    import llava_mm.fileio
+    monkeypatch.setattr(llava_mm.fileio.os, 'replace', disk_full)
     with pytest.raises(OSError, match='No space left'):
-        tool.write_atomic(str(out), b'[{"pred_answer": "yes"}]')
+        tool.write_bytes_atomic(str(out), b'[{"pred_answer": "yes"}]')
     assert out.read_text() == 'previous run'
     assert list(tmp_path.iterdir()) == [out]
 

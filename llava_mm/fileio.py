@@ -1,8 +1,9 @@
 """All-or-nothing outputs: build under a temporary sibling name, then rename.
 
-An interrupted or failed conversion leaves no half-written OUT (and an
-existing OUT replaced with ``force`` stays intact until the new one is
-complete).
+Used by every writer in llava_mm (converted checkpoints, ``--out``
+predictions, submission files): an interrupted or failed write leaves no
+half-written output, and an existing output replaced with ``force`` stays
+intact until the new one is complete.
 """
 import contextlib
 import os
@@ -47,17 +48,20 @@ def _umask() -> int:
 
 
 def _replace(tmp: Path, out: Path) -> None:
-    if not (out.exists() or out.is_symlink()):
-        os.replace(tmp, out)
+    if not out.is_dir() or out.is_symlink():
+        os.replace(tmp, out)  # atomic for a file, and for a directory that does not exist yet
         return
-    backup = Path(tempfile.mkdtemp(prefix=f'.{out.name}.old-', dir=out.parent)) / 'old'
-    os.replace(out, backup)
+    # A non-empty directory cannot be renamed over: move the old one aside first.
+    aside = Path(tempfile.mkdtemp(prefix=f'.{out.name}.old-', dir=out.parent))
     try:
-        os.replace(tmp, out)
-    except BaseException:
-        os.replace(backup, out)
-        raise
-    _remove(backup.parent)
+        os.replace(out, aside / 'old')
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(aside / 'old', out)
+            raise
+    finally:
+        _remove(aside)
 
 
 def _remove(path: Path) -> None:
@@ -66,3 +70,12 @@ def _remove(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def write_bytes_atomic(path: Union[str, os.PathLike], payload: bytes) -> None:
+    """Replace the file ``path`` with ``payload``: readers see the old file or the whole new one."""
+    with atomic_output(path, force=True, is_dir=False) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
