@@ -119,8 +119,9 @@ def get_model(model: Union[str, PathLike, Config],
     if pretrained is False and default_weights and Path(str(default_weights)).is_dir():
         pretrained = default_weights  # a model directory carries its own weights
     model_cfg = copy.deepcopy(cfg.model)
-    if device == 'meta' or (device is None and pretrained):
-        # Build on the meta device; real weights are assigned when loaded.
+    if device == 'meta' or pretrained:
+        # Build on the meta device: a 7B model is never randomly initialised (minutes,
+        # 28 GB in float32) only to be overwritten; loaded tensors are assigned instead.
         with torch.device('meta'):
             net = MODELS.build(model_cfg)
     else:

@@ -66,3 +66,10 @@ def test_non_strict_loading_still_refuses_wrong_shapes(model):
     state['projector.linear_1.weight'] = torch.zeros(1, 1)
     with pytest.raises(RuntimeError, match='projector.linear_1.weight'):
         load_weights(model, state, strict=False)
+
+
+def test_pretrained_7b_is_never_built_in_memory_first(tmp_path):
+    """With weights to load, the model is built on the meta device whatever the target
+    device, so a missing checkpoint fails at once instead of after a 28 GB random init."""
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        get_model('llava-7b-v1_caption', pretrained=str(tmp_path / 'missing.pth'), device='cpu')
