@@ -174,11 +174,7 @@ def _write_dir(plan: MergePlan, tmp: Path, max_shard_bytes: int, progress: bool)
     cfg.model.tokenizer.name_or_path = '.'
     cfg.dump(str(tmp / CONFIG_FILE))
     writer = ShardedSafetensorsWriter(tmp, plan.specs, max_shard_bytes)
-    try:
-        writer.write_all(with_progress(merged_tensors(plan), total_bytes(plan.specs), 'Merging', progress))
-    finally:
-        writer.abort()
-    writer.close()
+    writer.write_all(with_progress(merged_tensors(plan), total_bytes(plan.specs), 'Merging', progress))
     save_tokenizer(plan.delta_dir, tmp)
 
 

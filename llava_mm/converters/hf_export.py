@@ -153,12 +153,7 @@ def export_hf_llava(src: str, out: str, pad_vocab_to: int = 64, force: bool = Fa
         from tqdm import tqdm
         items = tqdm(items, total=len(hf_specs), desc='Exporting', unit='tensor')
     with atomic_output(out, force=force) as tmp:
-        writer = ShardedSafetensorsWriter(tmp, hf_specs, max_shard_bytes)
-        try:
-            writer.write_all(items)
-        finally:
-            writer.abort()
-        writer.close()
+        ShardedSafetensorsWriter(tmp, hf_specs, max_shard_bytes).write_all(items)
         config = hf_llava_config(cfg, vocab, tokenizer.convert_tokens_to_ids(IMAGE_TOKEN), tokenizer.pad_token_id,
                                  specs[EMBED][0])
         config.save_pretrained(str(tmp))

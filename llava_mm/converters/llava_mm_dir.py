@@ -109,12 +109,7 @@ def stream_llava_mm_dir(out_dir: PathLike,
         if tokenizer is not None and isinstance(cfg.model.get('tokenizer'), dict):
             cfg.model.tokenizer.name_or_path = '.'
         cfg.dump(str(tmp / CONFIG_FILE))
-        writer = ShardedSafetensorsWriter(tmp, specs, max_shard_bytes)
-        try:
-            writer.write_all(tensors)
-        finally:
-            writer.abort()
-        writer.close()
+        ShardedSafetensorsWriter(tmp, specs, max_shard_bytes).write_all(tensors)
         if tokenizer is not None:
             save_tokenizer(tokenizer, tmp)
     return Path(out_dir)

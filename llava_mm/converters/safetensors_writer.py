@@ -120,9 +120,15 @@ class ShardedSafetensorsWriter:
             handle.close()
             del self._handles[file]
 
-    def write_all(self, items: Iterable[Tuple[str, torch.Tensor]]) -> None:
-        for name, tensor in items:
-            self.write(name, tensor)
+    def write_all(self, items: Iterable[Tuple[str, torch.Tensor]]) -> List[Path]:
+        """Write every planned tensor, then the index; files are closed even on failure."""
+        try:
+            for name, tensor in items:
+                self.write(name, tensor)
+        except BaseException:
+            self.abort()
+            raise
+        return self.close()
 
     def close(self) -> List[Path]:
         """Check everything was written, write the index; the files written."""
@@ -148,8 +154,4 @@ def write_safetensors(out_dir: Union[str, os.PathLike], tensors: Dict[str, torch
     """Write an in-memory state dict (same layout as the streaming writer)."""
     writer = ShardedSafetensorsWriter(out_dir, {n: (t.dtype, tuple(t.shape)) for n, t in tensors.items()},
                                       max_shard_bytes, prefix)
-    try:
-        writer.write_all(tensors.items())
-    finally:
-        writer.abort()
-    return writer.close()
+    return writer.write_all(tensors.items())

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
+from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -38,10 +39,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--vision-tower', metavar='PATH_OR_HUB_ID',
                         help='CLIP checkpoint for the vision tower (a transformers CLIPVisionModel / CLIPModel '
                         'directory or hub id); default: the delta config\'s mm_vision_tower')
-    parser.add_argument('--max-shard-size', default='2GiB', help='safetensors shard size of a directory OUT '
-                        '(default 2GiB; memory use does not depend on it)')
-    parser.add_argument('--force', action='store_true', help='replace OUT if it exists')
-    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if args.delta:
         if len(args.paths) != 1:
@@ -57,9 +55,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
     from llava_mm.converters.delta import merge_delta
-    from llava_mm.converters.safetensors_writer import parse_size
-    out = merge_delta(args.base, args.delta, args.out, vision_tower=args.vision_tower, force=args.force,
-                      max_shard_bytes=parse_size(args.max_shard_size), progress=not args.no_progress)
+    out = merge_delta(args.base, args.delta, args.out, vision_tower=args.vision_tower, **output_kwargs(args))
     print(f'Wrote {out}')
     return out
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
+from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -34,19 +35,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'checkpoint files')
     parser.add_argument('--vision-tower', metavar='PATH_OR_HUB_ID',
                         help='CLIP checkpoint for sources without vision weights (default: the one they name)')
-    parser.add_argument('--max-shard-size', default='2GiB', help='safetensors shard size (default 2GiB)')
-    parser.add_argument('--force', action='store_true', help='replace OUT if it exists')
-    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
-    from llava_mm.converters.safetensors_writer import parse_size
     from llava_mm.converters.to_llava_mm import convert_to_llava_mm
     out = convert_to_llava_mm(args.src, args.out, config=args.config, vision_tower=args.vision_tower,
-                              force=args.force, max_shard_bytes=parse_size(args.max_shard_size),
-                              progress=not args.no_progress)
+                              **output_kwargs(args))
     print(f'Wrote {out}')
     return out
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
+from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -24,18 +25,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pad-vocab-to', type=int, default=64,
                         help='pad embedding / lm_head rows to a multiple of this after adding <image> '
                         '(default 64 like the official llava-hf conversion; 1 = no padding)')
-    parser.add_argument('--max-shard-size', default='2GiB', help='safetensors shard size (default 2GiB)')
-    parser.add_argument('--force', action='store_true', help='replace OUT if it exists')
-    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
     from llava_mm.converters.hf_export import export_hf_llava
-    from llava_mm.converters.safetensors_writer import parse_size
-    out = export_hf_llava(args.src, args.out, pad_vocab_to=args.pad_vocab_to, force=args.force,
-                          max_shard_bytes=parse_size(args.max_shard_size), progress=not args.no_progress)
+    out = export_hf_llava(args.src, args.out, pad_vocab_to=args.pad_vocab_to, **output_kwargs(args))
     print(f'Wrote {out}')
     return out
 

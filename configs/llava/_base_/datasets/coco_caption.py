@@ -3,10 +3,9 @@
 #   data/coco/annotations/coco_karpathy_test_gt.json  COCO captions format (what the official scorer reads)
 #   data/coco/val2014/*.jpg
 # `image` is relative to data_prefix (here data_root itself, as the Karpathy files include 'val2014/').
+_base_ = ['./test_loader.py']
 data_root = 'data/coco'
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
     dataset=dict(
         type='COCOCaption',
         data_root=data_root,
@@ -14,8 +13,5 @@ test_dataloader = dict(
         data_prefix='',
         pipeline=[],  # set by the top-level config (image preprocessing is model-specific)
     ),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    persistent_workers=False,
 )
 test_evaluator = dict(type='COCOCaption', ann_file=data_root + '/annotations/coco_karpathy_test_gt.json')
-test_cfg = dict()

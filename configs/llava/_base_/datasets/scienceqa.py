@@ -3,10 +3,9 @@
 #   data/scienceqa/images/test/{pid}/image.png
 # Questions are asked as in LLaVA's llava_test_CQM-A.json: "Context: <hint>\n<question>\nA. ...\nB. ..."
 # + "\nAnswer with the option's letter from the given choices directly."
+_base_ = ['./test_loader.py']
 data_root = 'data/scienceqa'
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
     dataset=dict(
         type='ScienceQA',
         data_root=data_root,
@@ -16,9 +15,6 @@ test_dataloader = dict(
         data_prefix='images/test',
         pipeline=[],  # set by the top-level config (image preprocessing is model-specific)
     ),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    persistent_workers=False,
 )
 # lenient=False: read answers exactly as LLaVA's eval_science_qa.py does (unparsable = wrong).
 test_evaluator = dict(type='ScienceQAAcc', lenient=False)
-test_cfg = dict()

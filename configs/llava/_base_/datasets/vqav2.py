@@ -2,10 +2,9 @@
 #   data/coco/annotations/v2_OpenEnded_mscoco_val2014_questions.json
 #   data/coco/annotations/v2_mscoco_val2014_annotations.json   (10 answers + answer_type per question)
 #   data/coco/val2014/COCO_val2014_{image_id:012d}.jpg
+_base_ = ['./test_loader.py']
 data_root = 'data/coco'
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
     dataset=dict(
         type='VQAv2',
         data_root=data_root,
@@ -14,9 +13,6 @@ test_dataloader = dict(
         ann_file='annotations/v2_mscoco_val2014_annotations.json',
         pipeline=[],  # set by the top-level config (image preprocessing is model-specific)
     ),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    persistent_workers=False,
 )
 # LLaVA post-processes answers with the EvalAI answer processor before scoring.
 test_evaluator = dict(type='VQAAcc', postprocess=True)
-test_cfg = dict()
