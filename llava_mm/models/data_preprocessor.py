@@ -1,9 +1,9 @@
 """Batches images for LLaVA and normalizes them exactly like CLIP's image processor.
 
 Pipelines hand over uint8 CHW images (BGR, mmcv's convention). Normalization
-repeats transformers' arithmetic (rescale in float64, cast to float32, then
-``(x - mean) / std`` in float32) so pixel values are bit-identical to
-``CLIPImageProcessor`` / ``LlavaImageProcessor`` output.
+gives the same bits as transformers' arithmetic (rescale in float64, cast to
+float32, then ``(x - mean) / std`` in float32), so pixel values are identical
+to ``CLIPImageProcessor`` / ``LlavaImageProcessor`` output.
 """
 from typing import Any, Dict, Optional, Sequence
 
@@ -35,35 +35,20 @@ class LlavaDataPreprocessor(BaseDataPreprocessor):
         self.std = tuple(std)
         self.to_rgb = to_rgb
         self.rescale_factor = rescale_factor
-        self._luts: dict = {}
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (B, 3, H, W) -> normalized float32, RGB."""
         if self.to_rgb:
             images = images.flip(-3)
-        if images.dtype == torch.uint8:
-            # A uint8 pixel has 256 values: look the result up instead of
-            # computing it (same arithmetic, so the same bits; twice as fast).
-            lut = self._lookup_table(images.device)
-            out = torch.empty(images.shape, dtype=torch.float32, device=images.device)
-            for c in range(images.shape[-3]):
-                out[:, c] = lut[c][images[:, c].int()]
-            return out
-        return self._rescale_normalize(images.to(torch.float64))
-
-    def _rescale_normalize(self, values: torch.Tensor) -> torch.Tensor:
-        """transformers' arithmetic on (..., C, H, W): rescale in float64, cast,
-        normalize in float32."""
-        values = (values * self.rescale_factor).to(torch.float32)
+        if images.dtype == torch.uint8 and self.rescale_factor == 1 / 255:
+            # float32 x / 255 equals transformers' float32(float64(x) * (1 / 255)) for
+            # every uint8 value (checked for all 256 in the tests), at a fraction of the cost.
+            values = images.to(torch.float32).div_(255)
+        else:
+            values = (images.to(torch.float64) * self.rescale_factor).to(torch.float32)
         mean = values.new_tensor(self.mean).view(-1, 1, 1)
         std = values.new_tensor(self.std).view(-1, 1, 1)
         return (values - mean) / std
-
-    def _lookup_table(self, device: torch.device) -> torch.Tensor:
-        if device not in self._luts:
-            levels = torch.arange(256, dtype=torch.float64).view(1, 256, 1).expand(len(self.mean), 256, 1)
-            self._luts[device] = self._rescale_normalize(levels)[..., 0].to(device)
-        return self._luts[device]
 
     def forward(self, data: Dict[str, Any], training: bool = False) -> Dict[str, Any]:
         data = self.cast_data(data)

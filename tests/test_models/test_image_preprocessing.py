@@ -37,3 +37,16 @@ def test_v15_pads_instead_of_squashing(tiny_v15_dir, images):
     top_row = data['inputs'][:, 0, :]  # BGR uint8
     assert (top_row[0] == 104).all() and (top_row[1] == 116).all() and (top_row[2] == 122).all()
     assert data['inputs'].shape[-2:] == (336, 336)
+
+
+def test_normalization_equals_transformers_for_every_pixel_value():
+    """All 256 uint8 values in every channel: the fast float32 path gives transformers' bits."""
+    import numpy as np
+    from transformers.image_transforms import normalize, rescale
+
+    from llava_mm.models.data_preprocessor import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, LlavaDataPreprocessor
+    values = np.broadcast_to(np.arange(256, dtype=np.uint8).reshape(16, 16), (3, 16, 16)).copy()  # CHW, RGB
+    expected = normalize(rescale(values, 1 / 255, input_data_format='channels_first'), OPENAI_CLIP_MEAN,
+                         OPENAI_CLIP_STD, input_data_format='channels_first')
+    ours = LlavaDataPreprocessor(to_rgb=False).normalize(torch.from_numpy(values)[None])[0]
+    assert torch.equal(ours, torch.from_numpy(expected))
