@@ -80,25 +80,15 @@ def make_split(images, refs, seed=0):
 
 
 def reference_scores(gt_file, predictions):
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
-    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
-    from pycocotools.coco import COCO
+    """pycocoevalcap + Java, exactly as the tests' reference runs it (without METEOR)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'test_evaluation',
+                        'java_reference.py')
+    spec = importlib.util.spec_from_file_location('java_reference', path)
+    java_reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(java_reference)
     with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(gt_file)
-        coco_res = coco.loadRes(predictions)
-    image_ids = coco_res.getImgIds()
-    gts = {i: coco.imgToAnns[i] for i in image_ids}
-    res = {i: coco_res.imgToAnns[i] for i in image_ids}
-    tokenizer = PTBTokenizer()
-    gts, res = tokenizer.tokenize(gts), tokenizer.tokenize(res)
-    scores = {}
-    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
-    scores.update({f'Bleu_{k + 1}': bleu[k] for k in range(4)})
-    scores['ROUGE_L'] = Rouge().compute_score(gts, res)[0]
-    scores['CIDEr'] = Cider().compute_score(gts, res)[0]
-    return scores
+        return java_reference.official_caption_scores(gt_file, predictions, with_meteor=False)
 
 
 def our_scores(gt_file, predictions):
