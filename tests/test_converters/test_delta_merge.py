@@ -78,6 +78,18 @@ def test_pth_output_with_mmpretrain_argument_form(merged_dir, base_and_delta, cl
     assert all(torch.equal(t, expected[n]) for n, t in model.state_dict().items())
 
 
+def test_merged_names_fit_the_shipped_v1_config(merged_dir):
+    """The merge writes the tensors configs/llava/llava-7b-v1_caption.py builds (same names per
+    layer; the tiny model has fewer layers and smaller shapes), so a real merged .pth loads into it."""
+    import re
+
+    def per_layer(names):
+        return {re.sub(r'\.layers\.\d+\.', '.layers.N.', n) for n in names}
+
+    shipped = get_model('llava-7b-v1_caption', device='meta').state_dict()
+    assert per_layer(name for name, _ in iter_safetensors(merged_dir)) == per_layer(shipped)
+
+
 def test_sharded_output_and_command_line(base_and_delta, clip_dir, tmp_path):
     base_dir, delta_dir, _, _ = base_and_delta
     out = tmp_path / 'sharded'
