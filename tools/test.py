@@ -41,11 +41,10 @@ from mmengine.runner import Runner
 from torch import nn
 
 from llava_mm.apis import get_model
-from llava_mm.converters import looks_like_hub_id
+from llava_mm.converters import has_tokenizer_files, looks_like_hub_id
 from llava_mm.fileio import write_bytes_atomic
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle')
-TOKENIZER_FILES = ('tokenizer.json', 'tokenizer.model', 'tokenizer_config.json')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -74,10 +73,6 @@ def is_remote(checkpoint: str) -> bool:
     return checkpoint.startswith(('http://', 'https://', 'hf://')) or looks_like_hub_id(checkpoint)
 
 
-def _has_tokenizer(folder: Path) -> bool:
-    return folder.is_dir() and any((folder / f).is_file() for f in TOKENIZER_FILES)
-
-
 def resolve_tokenizer(cfg: Config, checkpoint: str) -> None:
     """Point the model's tokenizer at a real place.
 
@@ -99,7 +94,7 @@ def resolve_tokenizer(cfg: Config, checkpoint: str) -> None:
     elif Path(name).exists():
         return
     for folder in candidates:
-        if _has_tokenizer(folder):
+        if has_tokenizer_files(folder):
             tokenizer['name_or_path'] = str(folder.resolve())
             return
 

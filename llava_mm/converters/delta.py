@@ -32,7 +32,7 @@ from .fetch import fetch_model_dir
 from .hf_config import read_json
 from .key_maps import ORIGINAL_LLAVA, ROTARY_CACHE
 from .key_rules import KeyMap
-from .llava_mm_dir import CONFIG_FILE, TOKENIZER_FILES, save_tokenizer
+from .llava_mm_dir import CONFIG_FILE, has_tokenizer_files, save_tokenizer
 from .original_llava import (clip_config, clip_dir, clip_vision_specs, clip_vision_tensors, config_from_original,
                              is_original_llava_config, vision_tower_id)
 from .safetensors_writer import DEFAULT_SHARD_BYTES, ShardedSafetensorsWriter
@@ -84,7 +84,7 @@ def plan_merge(base: str, delta: str, vision_tower: Optional[str] = None) -> Mer
         base_type = read_json(base_dir / 'config.json').get('model_type', 'llama')
         if base_type != 'llama':
             raise WrongModelTypeError(f'{base_dir} holds a {base_type!r} model; the base of a LLaVA delta is LLaMA')
-    if not any((delta_dir / f).is_file() for f in TOKENIZER_FILES):
+    if not has_tokenizer_files(delta_dir):
         raise FileNotFoundError(f'{delta_dir} has no tokenizer files: the merged model keeps the delta\'s tokenizer')
 
     problems = []

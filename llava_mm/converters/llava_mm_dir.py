@@ -6,7 +6,6 @@ directory itself, written as ``'.'``) and ``test_pipeline``. Weights are
 transformers' layout, so hub tooling understands them. Directories are written
 atomically (temporary sibling, then rename) and tensor by tensor.
 """
-import json
 import os
 import shutil
 from pathlib import Path
@@ -18,7 +17,7 @@ from mmengine.config import Config
 from ..fileio import atomic_output
 from .safetensors_writer import (DEFAULT_SHARD_BYTES, SAFETENSORS_FILE, SAFETENSORS_INDEX,
                                  ShardedSafetensorsWriter)
-from .tensor_io import read_safetensors_header, read_tensor
+from .tensor_io import read_safetensors_header, read_tensor, read_weight_map
 
 CONFIG_FILE = 'config.py'
 #: Files that make up a tokenizer (copied verbatim when a tokenizer is given as a directory).
@@ -49,11 +48,7 @@ def safetensors_files(path: PathLike) -> Dict[str, Path]:
     path = Path(path)
     index = path / SAFETENSORS_INDEX
     if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text())['weight_map']
-        except (ValueError, KeyError) as err:
-            raise ValueError(f'{index} is not a valid safetensors index: {err}') from err
-        return {name: path / file for name, file in weight_map.items()}
+        return {name: path / file for name, file in read_weight_map(index).items()}
     single = path / SAFETENSORS_FILE
     if not single.is_file():
         raise FileNotFoundError(f'No {SAFETENSORS_FILE} or {SAFETENSORS_INDEX} in {path}')
@@ -73,6 +68,12 @@ def iter_safetensors(path: PathLike) -> Iterator[Tuple[str, torch.Tensor]]:
         with open(file, 'rb') as f:
             for name in names:
                 yield name, read_tensor(specs[name], f)
+
+
+def has_tokenizer_files(folder: PathLike) -> bool:
+    """Whether ``folder`` is a directory holding a tokenizer."""
+    folder = Path(folder)
+    return folder.is_dir() and any((folder / name).is_file() for name in TOKENIZER_FILES)
 
 
 def _as_config(cfg: Union[Config, dict]) -> Config:

@@ -249,6 +249,14 @@ class TensorStream:
         return dict(self.tensors)
 
 
+def read_weight_map(index: Path) -> Dict[str, str]:
+    """``weight_map`` (tensor name -> shard file name) of a transformers-style shard index."""
+    try:
+        return json.loads(index.read_text())['weight_map']
+    except (ValueError, KeyError) as err:
+        raise ValueError(f'{index} is not a valid checkpoint index: {err}') from err
+
+
 def checkpoint_files(path: PathLike) -> List[Path]:
     """The weight files of a checkpoint file or model directory, in index order."""
     path = Path(path)
@@ -262,11 +270,7 @@ def checkpoint_files(path: PathLike) -> List[Path]:
                                ('pytorch_model.bin.index.json', '.bin')):
         index = path / index_name
         if index.is_file():
-            try:
-                weight_map = json.loads(index.read_text())['weight_map']
-            except (ValueError, KeyError) as err:
-                raise ValueError(f'{index} is not a valid checkpoint index: {err}') from err
-            files = list(dict.fromkeys(path / f for f in weight_map.values()))
+            files = list(dict.fromkeys(path / f for f in read_weight_map(index).values()))
             missing = [str(f) for f in files if not f.is_file()]
             if missing:
                 raise FileNotFoundError(f'{index} lists shards that are missing: {", ".join(missing)}')

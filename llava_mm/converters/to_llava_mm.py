@@ -14,7 +14,7 @@ from ..fileio import check_output
 from .checks import check_fits_model, total_bytes, with_progress
 from .fetch import fetch_checkpoint
 from .formats import config_from_dir, open_weights
-from .llava_mm_dir import TOKENIZER_FILES, stream_llava_mm_dir
+from .llava_mm_dir import has_tokenizer_files, stream_llava_mm_dir
 from .safetensors_writer import DEFAULT_SHARD_BYTES
 
 
@@ -31,7 +31,7 @@ def _config_for(src: Path, config: Optional[str], vision_tower: Optional[str]) -
 def _tokenizer_source(tokenizer_dir: Optional[Path], cfg: Config):
     """Where the output's tokenizer files come from (``None``: keep the config's tokenizer reference)."""
     for candidate in (tokenizer_dir, cfg.model.get('tokenizer', {}).get('name_or_path')):
-        if candidate and Path(candidate).is_dir() and any((Path(candidate) / f).is_file() for f in TOKENIZER_FILES):
+        if candidate and has_tokenizer_files(candidate):
             return Path(candidate)
     return None
 
