@@ -79,6 +79,8 @@ def inference_model(model: Union[nn.Module, str],
     if question is None and getattr(model, 'task', 'caption') == 'vqa':
         raise ValueError('This is a VQA model: pass a question, e.g. inference_model(model, image, "What is it?")')
 
+    # One pipeline for files (it loads them) and one for in-memory images (already loaded).
+    pipelines = {from_file: _build_pipeline(model, from_file) for from_file in (True, False)}
     results = []
     for start in range(0, len(images), batch_size):
         batch = []
@@ -86,7 +88,7 @@ def inference_model(model: Union[nn.Module, str],
             item = _load_input(img)
             if q is not None:
                 item['question'] = q
-            batch.append(_build_pipeline(model, from_file='img_path' in item)(item))
+            batch.append(pipelines['img_path' in item](item))
         data = model.data_preprocessor(pseudo_collate(batch), False)
         for sample in model(**data, mode='predict', **generation_kwargs):
             if sample.get('question'):

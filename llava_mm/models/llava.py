@@ -99,10 +99,6 @@ class Llava(BaseModel):
             self._tokenizer = tokenizer
         return self._tokenizer
 
-    @property
-    def device(self) -> torch.device:
-        return self.language_model.get_input_embeddings().weight.device
-
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         """Normalized pixels (B, 3, H, W) -> projected features (B, N, hidden)."""
         features = self.vision_tower(images)
