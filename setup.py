@@ -23,6 +23,8 @@ setup(
         'mmpretrain==1.2.0',
         'transformers>=5.0,<6',
         'tokenizers',
+        'sentencepiece',  # every LLaMA / Vicuna / liuhaotian checkpoint ships only tokenizer.model
+        'protobuf',
         'safetensors',
         'huggingface_hub',
         'pillow',

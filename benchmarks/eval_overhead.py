@@ -32,10 +32,10 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 
-from llava_mm.datasets import toy_data
+from llava_mm.testing import toy_data
 from llava_mm.models.data_preprocessor import LlavaDataPreprocessor
 from llava_mm.models.llava import Llava
-from llava_mm.tiny import make_tiny_model_dir
+from llava_mm.testing import make_tiny_model_dir
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -93,7 +93,7 @@ def make_data(workdir: Path, base_gib: float, num_shards: int) -> dict:
     import torch
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
-    from llava_mm.tiny import train_tokenizer
+    from llava_mm.testing import train_tokenizer
     per_layer = sum(2 * torch.Size(s).numel() for s in LAYER_TENSORS.values())
     num_layers = max(1, round((base_gib * GIB - 4 * BASE_VOCAB * HIDDEN) / per_layer))
     gen = torch.Generator().manual_seed(0)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from llava_mm.tiny import make_tiny_model_dir
+from llava_mm.testing import make_tiny_model_dir
 
 REPO = Path(__file__).resolve().parents[1]
 

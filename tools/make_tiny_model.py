@@ -8,7 +8,7 @@ listed as ``llava-tiny_caption``) was made with the first command.
 """
 import argparse
 
-from llava_mm.tiny import make_tiny_model_dir
+from llava_mm.testing import make_tiny_model_dir
 
 
 def main(argv=None) -> None:

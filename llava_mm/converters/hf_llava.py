@@ -5,6 +5,8 @@ The export direction (llava_mm -> llava-hf) lives in ``hf_export``.
 from pathlib import Path
 from mmengine.config import Config
 
+from llava_mm.models.builder import llava_test_pipeline
+
 from .hf_config import (clip_vision_config, clip_vision_kwargs, data_preprocessor_from_image_processor,
                         image_processor_config, llama_kwargs, pipeline_from_image_processor, read_json)
 from .key_maps import HF_LLAVA
@@ -44,8 +46,7 @@ def config_from_hf_llava(path: Path) -> Config:
         pipeline = pipeline_from_image_processor(ip, str(path))
         data_preprocessor = data_preprocessor_from_image_processor(ip)
     else:
-        from llava_mm.tiny import tiny_test_pipeline
-        pipeline = tiny_test_pipeline('v1.5', vision.image_size)
+        pipeline = llava_test_pipeline(vision.image_size, pad_to_square=True)
         data_preprocessor = dict(type='LlavaDataPreprocessor')
     model = dict(
         type='Llava',

@@ -34,13 +34,13 @@ def base_and_delta(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def tiny_v15_dir(tmp_path_factory) -> Path:
-    from llava_mm.tiny import make_tiny_model_dir
+    from llava_mm.testing import make_tiny_model_dir
     return make_tiny_model_dir(tmp_path_factory.mktemp('v15') / 'llava-tiny-v1.5', 'v1.5', image_size=IMAGE_SIZE)
 
 
 @pytest.fixture(scope='session')
 def tiny_v1_dir(tmp_path_factory) -> Path:
-    from llava_mm.tiny import make_tiny_model_dir
+    from llava_mm.testing import make_tiny_model_dir
     return make_tiny_model_dir(tmp_path_factory.mktemp('v1') / 'llava-tiny-v1', 'v1', image_size=IMAGE_SIZE)
 
 

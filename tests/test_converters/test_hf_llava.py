@@ -17,7 +17,7 @@ from transformers import (AddedToken, AutoProcessor, AutoTokenizer, CLIPVisionCo
 from llava_mm import get_model, inference_model
 from llava_mm.converters import config_from_dir, iter_safetensors, load_state_dict
 from llava_mm.models import IMAGE_TOKEN_INDEX
-from llava_mm.tiny import train_tokenizer
+from llava_mm.testing import train_tokenizer
 
 ROUND = 'language_model.model.embed_tokens.weight', 'language_model.lm_head.weight'
 

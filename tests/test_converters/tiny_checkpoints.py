@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
 
 from llava_mm.models.prompt import V1_EXTRA_TOKENS
-from llava_mm.tiny import train_tokenizer
+from llava_mm.testing import train_tokenizer
 
 IMAGE_SIZE = 56
 CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=IMAGE_SIZE,

@@ -4,7 +4,7 @@ import json
 import pytest
 from mmengine.registry import init_default_scope
 
-from llava_mm.datasets import toy_data
+from llava_mm.testing import toy_data
 from llava_mm.registry import DATASETS
 
 init_default_scope('llava_mm')

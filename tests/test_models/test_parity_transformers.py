@@ -14,7 +14,7 @@ from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForCo
 from llava_mm import get_model, inference_model
 from llava_mm.apis.inference import _build_pipeline, _load_input
 from llava_mm.models.prompt import IMAGE_TOKEN_INDEX
-from llava_mm.tiny import randomize_, train_tokenizer
+from llava_mm.testing import randomize_, train_tokenizer
 
 QUESTIONS = ['What is it?', 'How many dogs are there in the picture?', 'Is there a cat?',
              'What color is the cat sitting on the red couch next to the window?', 'Where is the bus?', 'Two?']

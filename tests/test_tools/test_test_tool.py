@@ -16,9 +16,9 @@ import pytest
 from mmengine.config import Config
 
 from llava_mm.apis import get_model, inference_model
-from llava_mm.datasets import toy_data
+from llava_mm.testing import toy_data
 from llava_mm.evaluation import EvalAIAnswerProcessor
-from llava_mm.tiny import make_tiny_model_dir
+from llava_mm.testing import make_tiny_model_dir
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_TOOL = REPO / 'tools' / 'test.py'
