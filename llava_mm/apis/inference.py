@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 from torch import nn
 
+from llava_mm.models.builder import llava_test_pipeline
 from llava_mm.registry import TRANSFORMS
 from .model_zoo import get_model
 
@@ -37,9 +38,17 @@ def _load_input(image: ImageLike) -> Dict:
     return {'img': array, 'img_shape': array.shape[:2], 'ori_shape': array.shape[:2]}
 
 
+def test_pipeline_of(model: nn.Module) -> list:
+    """The image pipeline of ``model.cfg``, or LLaVA v1.5's at the tower's resolution (no config)."""
+    cfg = getattr(model, 'cfg', None)
+    if cfg is not None and cfg.get('test_pipeline'):
+        return list(cfg.test_pipeline)
+    return llava_test_pipeline(model.vision_tower.config.image_size, pad_to_square=True)
+
+
 def _build_pipeline(model: nn.Module, from_file: bool) -> Compose:
     init_default_scope('llava_mm')
-    steps = [TRANSFORMS.build(step) for step in model._config.test_pipeline
+    steps = [TRANSFORMS.build(step) for step in test_pipeline_of(model)
              if from_file or 'LoadImage' not in step['type']]
     return Compose(steps)
 

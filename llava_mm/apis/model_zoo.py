@@ -133,7 +133,7 @@ def get_model(model: Union[str, PathLike, Config],
             _materialize_buffers(net)
     if device is not None and device != 'meta':
         net.to(device)
-    net._config = cfg
+    net.cfg = cfg
     net.eval()
     return net
 

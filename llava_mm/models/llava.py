@@ -85,6 +85,10 @@ class Llava(BaseModel):
         self._tokenizer_cfg = tokenizer
         self._tokenizer: Optional[PreTrainedTokenizerBase] = (
             None if isinstance(tokenizer, dict) else tokenizer)
+        #: The config the model was built from (``model`` + ``test_pipeline``), set by ``get_model``;
+        #: ``inference_model`` and ``chat`` read its ``test_pipeline``. ``None`` for a model built
+        #: directly with ``MODELS.build``: then LLaVA v1.5's pipeline at the tower's resolution is used.
+        self.cfg = None
 
     # ------------------------------------------------------------------ parts
     @property
@@ -203,9 +207,19 @@ class Llava(BaseModel):
     def generate(self, images: torch.Tensor, data_samples: Sequence[DataSample],
                  **generation_kwargs) -> List[str]:
         """Decoded, stripped completions of each sample's prompt."""
+        return self.generate_from_ids(images, self.build_prompts(data_samples), **generation_kwargs)
+
+    @torch.no_grad()
+    def generate_from_ids(self, images: torch.Tensor, prompt_ids: Sequence[Sequence[int]],
+                          **generation_kwargs) -> List[str]:
+        """Decoded, stripped completions of prompts given as token ids (one ``IMAGE_TOKEN_INDEX`` each).
+
+        ``generation_kwargs`` override ``generation_cfg`` and go to transformers'
+        ``generate`` (e.g. ``streamer=`` for streaming, ``do_sample``/``temperature``).
+        """
         cfg = {**self.generation_cfg, **generation_kwargs}
         tokenizer = self.tokenizer
-        embeds, mask, _, _ = self.embed_prompts(self.build_prompts(data_samples), self.encode_images(images))
+        embeds, mask, _, _ = self.embed_prompts(prompt_ids, self.encode_images(images))
         cfg.setdefault('eos_token_id', tokenizer.eos_token_id)
         cfg.setdefault('pad_token_id', tokenizer.pad_token_id)
         # Only inputs_embeds are passed, so the output holds the new tokens only.

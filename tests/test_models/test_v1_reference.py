@@ -23,7 +23,7 @@ def strip_prefix(state_dict, prefix):
 
 def reference_generate(model, pixels, question, max_new_tokens):
     sd = model.state_dict()
-    cfg = model._config.model
+    cfg = model.cfg.model
     clip = CLIPVisionModel(model.vision_tower.config).eval()
     missing, _ = clip.load_state_dict(strip_prefix(sd, 'vision_tower.'), strict=False)
     assert set(missing) == {'post_layernorm.weight', 'post_layernorm.bias'}
