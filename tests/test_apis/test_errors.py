@@ -53,7 +53,7 @@ def test_checkpoint_key_problems_are_listed(model, tmp_path):
     path = tmp_path / 'bad.pth'
     torch.save(state, path)
     with pytest.raises(RuntimeError) as err:
-        get_model(model._config, pretrained=str(path))
+        get_model(model.cfg, pretrained=str(path))
     message = str(err.value)
     assert 'bad.pth' in message
     assert 'missing keys: projector.linear_2.bias' in message

@@ -38,9 +38,9 @@ def test_configs_select_the_right_recipe():
     assert '<im_start><image><im_end>' in v1.prompt_template
     assert v15.prompt_template.startswith('A chat between a curious user') and 'USER: <image>\n' in v15.prompt_template
     assert v15.task == 'vqa' and v15.question_template.endswith('Answer the question using a single word or phrase.')
-    assert v15._config.test_evaluator.type == 'VQAAcc'
+    assert v15.cfg.test_evaluator.type == 'VQAAcc'
     caption = get_model('llava-7b-v1.5_caption', device='meta')
-    assert caption._config.test_evaluator.type == 'COCOCaption'
+    assert caption.cfg.test_evaluator.type == 'COCOCaption'
 
 
 def test_kwargs_override_model_config():
@@ -72,6 +72,6 @@ def test_pretrained_checkpoint_file_gives_the_same_model(tiny_v15_dir, tmp_path,
     reference = get_model(tiny_v15_dir)
     path = tmp_path / 'weights.pth'
     torch.save({'state_dict': reference.state_dict()}, path)
-    loaded = get_model(reference._config, pretrained=str(path))
+    loaded = get_model(reference.cfg, pretrained=str(path))
     assert not any(t.is_meta for t in list(loaded.parameters()) + list(loaded.buffers()))
     assert inference_model(loaded, images[:3]) == inference_model(reference, images[:3])

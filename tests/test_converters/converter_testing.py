@@ -24,7 +24,7 @@ def prompt_logits(model, image_path) -> torch.Tensor:
 
     from llava_mm.registry import TRANSFORMS
     init_default_scope('llava_mm')
-    pipeline = Compose([TRANSFORMS.build(step) for step in model._config.test_pipeline])
+    pipeline = Compose([TRANSFORMS.build(step) for step in model.cfg.test_pipeline])
     data = model.data_preprocessor(pseudo_collate([pipeline({'img_path': str(image_path)})]), False)
     with torch.no_grad():
         return model(**data, mode='tensor')

@@ -61,7 +61,7 @@ def original_v15_dir(tiny_v15_dir, clip_of_tiny_v15, tmp_path_factory):
 
 def test_original_llava_v15_dir_gives_the_source_outputs(tiny_v15_dir, original_v15_dir, image):
     source, converted = get_model(str(tiny_v15_dir)), get_model(str(original_v15_dir))
-    assert converted._config.test_pipeline == source._config.test_pipeline  # image_aspect_ratio 'pad'
+    assert converted.cfg.test_pipeline == source.cfg.test_pipeline  # image_aspect_ratio 'pad'
     assert converted.prompt_template == source.prompt_template
     torch.testing.assert_close(prompt_logits(converted, image), prompt_logits(source, image), atol=0, rtol=0)
     caption = inference_model(source, str(image), max_new_tokens=8)

@@ -166,7 +166,7 @@ def test_round_trip_llava_mm_hf_llava_mm_is_lossless(tiny_v15_dir, exported, ima
         else:
             assert torch.equal(back[name], tensor), name
     a, b = get_model(str(tiny_v15_dir)), get_model(str(exported))
-    assert b._config.test_pipeline == a._config.test_pipeline
+    assert b.cfg.test_pipeline == a.cfg.test_pipeline
     assert b.prompt_template == a.prompt_template
     ours, theirs = prompt_logits(a, image), prompt_logits(b, image)
     torch.testing.assert_close(theirs[..., :ours.shape[-1]], ours, atol=0, rtol=0)
