@@ -35,7 +35,7 @@ model = dict(
             patch_size=14,
             projection_dim=16)))
 test_pipeline = [
-    dict(imdecode_backend='pillow', type='LoadImageFromFile'),
+    dict(type='LoadLlavaImage'),
     dict(background=(
         122,
         116,

@@ -10,32 +10,42 @@ from PIL import Image
 from torch import nn
 
 from llava_mm.models.builder import llava_test_pipeline
+from llava_mm.datasets.transforms import pil_to_bgr
 from llava_mm.registry import TRANSFORMS
-from .model_zoo import get_model
+from .model_zoo import check_device, get_model, resolve_dtype
 
 ImageLike = Union[str, Path, Image.Image, np.ndarray]
 
 
 def _load_input(image: ImageLike) -> Dict:
-    """Pipeline input for one image; files are checked here so errors name them."""
+    """Pipeline input for one image, read as LLaVA reads it; errors name the file or the expected format."""
     if isinstance(image, (str, Path)):
         path = Path(image)
         if not path.is_file():
             raise FileNotFoundError(f'Image file not found: {path}')
-        try:
-            with Image.open(path) as im:
-                im.verify()
-        except Exception as err:
-            raise ValueError(f'Cannot read image file {path}: {err}') from err
         return {'img_path': str(path)}
     if isinstance(image, Image.Image):
-        array = np.asarray(image.convert('RGB'))[..., ::-1]  # mmcv pipelines work in BGR
+        array = pil_to_bgr(image)
     elif isinstance(image, np.ndarray):
-        array = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+        array = _check_array(image)
     else:
         raise TypeError(f'image must be a path, PIL image or numpy array (BGR), got {type(image).__name__}')
-    array = np.ascontiguousarray(array)
     return {'img': array, 'img_shape': array.shape[:2], 'ori_shape': array.shape[:2]}
+
+
+def _check_array(image: np.ndarray) -> np.ndarray:
+    """A uint8 HxW / HxWx3 (BGR) / HxWx4 (BGRA, alpha dropped like PIL's convert('RGB')) array."""
+    expected = 'expected a uint8 array of shape HxWx3 (BGR, as cv2.imread gives), HxWx4 (BGRA) or HxW (grey)'
+    if image.dtype != np.uint8:
+        raise ValueError(f'{expected}; got dtype {image.dtype}. Convert floats in [0, 1] with '
+                         '(x * 255).round().astype(np.uint8)')
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = image[..., :3]
+    elif image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'{expected}; got shape {tuple(image.shape)}')
+    return np.ascontiguousarray(image)
 
 
 def test_pipeline_of(model: nn.Module) -> list:
@@ -49,7 +59,7 @@ def test_pipeline_of(model: nn.Module) -> list:
 def _build_pipeline(model: nn.Module, from_file: bool) -> Compose:
     init_default_scope('llava_mm')
     steps = [TRANSFORMS.build(step) for step in test_pipeline_of(model)
-             if from_file or 'LoadImage' not in step['type']]
+             if from_file or not step['type'].startswith('Load')]
     return Compose(steps)
 
 
@@ -58,6 +68,7 @@ def inference_model(model: Union[nn.Module, str],
                     question: Optional[Union[str, Sequence[str]]] = None,
                     device: Optional[str] = None,
                     batch_size: int = 8,
+                    dtype: Optional[str] = None,
                     **generation_kwargs) -> Union[Dict, List[Dict]]:
     """Caption an image, or answer a question about it.
 
@@ -66,6 +77,8 @@ def inference_model(model: Union[nn.Module, str],
             (then built with its pretrained weights on ``device``).
         image: a path, PIL image or BGR array, or a list of them.
         question: a question (or one per image). Without it the model captions.
+        device, dtype: for a model given by name, where and in which dtype to build it
+            (see ``get_model``); a built model is moved / cast to them when given.
         **generation_kwargs: override ``generation_cfg`` (``max_new_tokens``,
             ``num_beams`` ...).
 
@@ -74,9 +87,10 @@ def inference_model(model: Union[nn.Module, str],
         or a list of them when ``image`` is a list.
     """
     if not isinstance(model, nn.Module):
-        model = get_model(model, pretrained=True, device=device)
-    elif device is not None:
-        model = model.to(device)
+        model = get_model(model, pretrained=True, device=device, dtype=dtype or 'auto')
+    elif device is not None or dtype not in (None, 'auto'):
+        model = model.to(device=check_device(device), dtype=resolve_dtype(dtype) if dtype not in (None, 'auto')
+                         else None)
     single = not isinstance(image, (list, tuple))
     images = [image] if single else list(image)
     if question is None or isinstance(question, str):

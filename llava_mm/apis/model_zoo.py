@@ -3,6 +3,7 @@ import copy
 import difflib
 import fnmatch
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Union
@@ -11,6 +12,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from llava_mm.models.builder import resolve_local_tokenizer
 from llava_mm.registry import MODELS
 
 PathLike = Union[str, os.PathLike]
@@ -49,8 +51,21 @@ def _unknown_model(name: str) -> ValueError:
                       f'See llava_mm.list_models().')
 
 
-def resolve_model(model: Union[str, PathLike, Config]) -> tuple:
-    """``(config, default_weights)`` for a model name, config file, Config or model directory."""
+def load_config(path: PathLike) -> Config:
+    """A config file, with a relative tokenizer path resolved against the file's own directory."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f'Config file not found: {path}')
+    cfg = Config.fromfile(str(path))
+    if 'model' in cfg:
+        resolve_local_tokenizer(cfg.model, str(Path(path).resolve().parent))
+    return cfg
+
+
+def resolve_model(model: Union[str, PathLike, Config], vision_tower: Optional[PathLike] = None) -> tuple:
+    """``(config, default_weights)`` for a model name, config file, Config or model directory.
+
+    ``vision_tower`` is the CLIP checkpoint for directories that only name one (original LLaVA).
+    """
     from llava_mm import converters
     if isinstance(model, Config):
         return model, None
@@ -62,14 +77,18 @@ def resolve_model(model: Union[str, PathLike, Config]) -> tuple:
             weights = str(repo_root() / weights)
             if converters.is_llava_mm_dir(weights):  # a shipped model directory
                 return converters.config_from_dir(weights), weights
-        return Config.fromfile(str(repo_root() / entry['Config'])), weights
+        return load_config(repo_root() / entry['Config']), weights
     if model.endswith('.py'):
-        if not Path(model).is_file():
-            raise FileNotFoundError(f'Config file not found: {model}')
-        return Config.fromfile(model), None
-    if Path(model).is_dir() or converters.looks_like_hub_id(model):
-        path = converters.fetch_model_dir(model)
-        return converters.config_from_dir(path), str(path)
+        return load_config(model), None
+    if Path(model).is_dir():
+        return converters.config_from_dir(model, _str_or_none(vision_tower)), model
+    if converters.looks_like_hub_id(model):
+        try:
+            path = converters.fetch_model_dir(model)
+        except OSError as err:
+            raise OSError(f'{model!r} is not a local directory (relative to {os.getcwd()}) and could not be '
+                          f'fetched from the Hugging Face hub: {err}') from err
+        return converters.config_from_dir(path, _str_or_none(vision_tower)), str(path)
     raise _unknown_model(model)
 
 
@@ -93,22 +112,89 @@ def load_weights(model: nn.Module, state_dict: Dict[str, torch.Tensor], strict: 
     model.load_state_dict(state_dict, strict=False, assign=any(p.is_meta for p in model.parameters()))
 
 
+DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float16': torch.float16, 'fp16': torch.float16,
+          'half': torch.float16, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16}
+
+
+def resolve_dtype(dtype: Union[str, torch.dtype, None]) -> Optional[torch.dtype]:
+    """``'auto'`` / ``None`` -> ``None`` (keep the checkpoint's); a name or ``torch.dtype`` -> that dtype."""
+    if dtype is None or dtype == 'auto':
+        return None
+    if isinstance(dtype, torch.dtype):
+        if dtype not in DTYPES.values():
+            raise ValueError(f'dtype must be a floating dtype of {sorted(set(DTYPES))}, got {dtype}')
+        return dtype
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be 'auto' or one of {sorted(DTYPES)}, got {dtype!r}")
+    return DTYPES[dtype]
+
+
+def check_device(device: Union[str, torch.device, None]) -> Optional[torch.device]:
+    """The device, checked before any weight is read: ``cuda`` without CUDA is an error that says so."""
+    if device is None:
+        return None
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f'Invalid device {device!r}: {err}') from None
+    if device.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise RuntimeError(f'device={str(device)!r} was requested but CUDA is not available on this machine '
+                               f'(torch {torch.__version__}); use device=\'cpu\'')
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(f'device={str(device)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)')
+    elif device.type == 'mps' and not (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()):
+        raise RuntimeError(f'device={str(device)!r} was requested but MPS is not available on this machine')
+    return device
+
+
+def _cast_floating(net: nn.Module, dtype: torch.dtype) -> None:
+    """Every floating parameter and buffer to ``dtype`` (integer buffers stay as they are)."""
+    for module in net.modules():
+        for name, param in module._parameters.items():
+            if param is not None and param.is_floating_point() and param.dtype != dtype:
+                module._parameters[name] = nn.Parameter(param.detach().to(dtype), param.requires_grad)
+        for name, buf in module._buffers.items():
+            if buf is not None and buf.is_floating_point() and buf.dtype != dtype:
+                module._buffers[name] = buf.to(dtype)
+
+
+def _checkpoint_dtype(net: nn.Module) -> torch.dtype:
+    """``'auto'``: the dtype of the loaded language model (what LLaVA runs every part in)."""
+    return net.language_model.get_input_embeddings().weight.dtype
+
+
 def get_model(model: Union[str, PathLike, Config],
               pretrained: Union[bool, str, PathLike] = False,
               device: Optional[Union[str, torch.device]] = None,
+              dtype: Union[str, torch.dtype, None] = 'auto',
+              vision_tower: Optional[PathLike] = None,
               **kwargs) -> nn.Module:
     """Build a LLaVA model by name, config file or model directory.
 
     Args:
         model: a name from ``list_models()``, a config file, a llava_mm model
             directory, or a transformers llava-hf directory / hub id.
-        pretrained: ``False`` (random init), ``True`` (the index's weights, or
-            the directory's own), or a checkpoint path / URL / hub id.
-        device: where to put the model; ``'meta'`` builds the architecture only.
+        pretrained: ``False`` (random init; a model directory still loads its
+            own weights), ``True`` (the index's weights), or a checkpoint path /
+            URL / hub id.
+        device: where to put the model; ``'meta'`` builds the architecture only
+            (no weights are read, for every model).
+        dtype: ``'auto'`` (the checkpoint's: its language model's dtype, float32
+            for random init), ``'float32'``, ``'float16'`` or ``'bfloat16'``;
+            every floating tensor follows it. float16 on a CPU works but is slow.
+        vision_tower: a local CLIP directory (or hub id) to take the vision
+            weights from, for checkpoints saved without them (original LLaVA,
+            mmpretrain ``.pth``).
         **kwargs: overrides merged into the model config (e.g. ``generation_cfg``).
     """
     from llava_mm import converters
-    cfg, default_weights = resolve_model(model)
+    target_device = check_device(device)
+    target_dtype = resolve_dtype(dtype)
+    if target_dtype == torch.float16 and (target_device is None or target_device.type == 'cpu'):
+        warnings.warn('dtype=float16 on the CPU is slow (no half-precision kernels); use float32 or bfloat16 there',
+                      stacklevel=2)
+    cfg, default_weights = resolve_model(model, vision_tower)
     cfg = copy.deepcopy(cfg)
     if kwargs:
         cfg.merge_from_dict({'model': kwargs})
@@ -119,7 +205,11 @@ def get_model(model: Union[str, PathLike, Config],
     if pretrained is False and default_weights and Path(str(default_weights)).is_dir():
         pretrained = default_weights  # a model directory carries its own weights
     model_cfg = copy.deepcopy(cfg.model)
-    if device == 'meta' or pretrained:
+    if target_device is not None and target_device.type == 'meta':
+        with torch.device('meta'):
+            net = MODELS.build(model_cfg)  # the architecture only: nothing is read
+        pretrained = False
+    elif pretrained:
         # Build on the meta device: a 7B model is never randomly initialised (minutes,
         # 28 GB in float32) only to be overwritten; loaded tensors are assigned instead.
         with torch.device('meta'):
@@ -127,15 +217,22 @@ def get_model(model: Union[str, PathLike, Config],
     else:
         net = MODELS.build(model_cfg)
     if pretrained:
-        state_dict = converters.load_state_dict(str(pretrained), cfg=cfg)
+        state_dict = converters.load_state_dict(str(pretrained), cfg=cfg, vision_tower=_str_or_none(vision_tower))
         load_weights(net, state_dict, source=str(pretrained))
         if any(b.is_meta for b in net.buffers()):
             _materialize_buffers(net)
-    if device is not None and device != 'meta':
-        net.to(device)
+    if target_device is None or target_device.type != 'meta':
+        _cast_floating(net, target_dtype or _checkpoint_dtype(net))
+        net.tokenizer  # resolve it now: a missing tokenizer fails here, in one clear line, not mid-inference
+    if target_device is not None and target_device.type != 'meta':
+        net.to(target_device)
     net.cfg = cfg
     net.eval()
     return net
+
+
+def _str_or_none(value) -> Optional[str]:
+    return None if value is None else str(value)
 
 
 def _materialize_buffers(net: nn.Module) -> None:

@@ -95,7 +95,7 @@ def _edge(value, name: str, source: str) -> int:
 def pipeline_from_image_processor(ip: dict, source: str) -> List[dict]:
     """llava_mm ``test_pipeline`` equivalent to a CLIP / LLaVA image processor."""
     mean = ip.get('image_mean', (0.48145466, 0.4578275, 0.40821073))
-    steps: List[dict] = [dict(type='LoadImageFromFile', imdecode_backend='pillow')]
+    steps: List[dict] = [dict(type='LoadLlavaImage')]
     if ip.get('do_pad'):
         steps.append(dict(type='PadToSquare', background=tuple(int(x * 255) for x in mean)))
     if ip.get('do_resize', True):
@@ -144,6 +144,6 @@ def image_processor_from_pipeline(pipeline: List[dict], data_preprocessor: Optio
                       resample=RESAMPLE_PIL[step.get('interpolation', 'bicubic')])
         elif kind == 'CenterCropSquare':
             ip.update(do_center_crop=True, crop_size={'height': step['size'], 'width': step['size']})
-        elif kind not in ('LoadImageFromFile', 'PackLlavaInputs'):
+        elif kind not in ('LoadLlavaImage', 'LoadImageFromFile', 'PackLlavaInputs'):
             raise ValueError(f'Pipeline step {kind} has no transformers image processor equivalent')
     return ip

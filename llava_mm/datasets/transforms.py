@@ -1,4 +1,10 @@
-"""LLaVA image preprocessing and packing, as mmcv transforms.
+"""LLaVA image loading, preprocessing and packing, as mmcv transforms.
+
+``LoadLlavaImage`` reads a file the way LLaVA and transformers do
+(``Image.open(path).convert('RGB')``): no EXIF rotation and PIL's own mode
+conversion (LA / P / CMYK / RGBA), so a path, the same PIL image and
+transformers' processor give the same pixels. mmcv's ``LoadImageFromFile``
+differs on both counts (it applies EXIF orientation and composites LA onto grey).
 
 The three geometry transforms reproduce what transformers' CLIP / LLaVA image
 processors do (and what original LLaVA did), so pixels equal theirs:
@@ -21,6 +27,33 @@ from llava_mm.registry import TRANSFORMS
 
 #: Original LLaVA's pad colour: ``tuple(int(x * 255) for x in CLIP image_mean)``.
 CLIP_MEAN_RGB = (122, 116, 104)
+
+
+def pil_to_bgr(image: Image.Image) -> np.ndarray:
+    """HWC uint8 BGR (mmcv's convention) of a PIL image, converted as LLaVA does: ``.convert('RGB')``."""
+    return np.ascontiguousarray(np.asarray(image.convert('RGB'))[..., ::-1])
+
+
+def read_image_file(path: str) -> np.ndarray:
+    """``Image.open(path).convert('RGB')`` as a BGR array; errors name the file."""
+    try:
+        with Image.open(path) as image:
+            return pil_to_bgr(image)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'Image file not found: {path}') from None
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise ValueError(f'Cannot read image file {path}: {err}') from err
+
+
+@TRANSFORMS.register_module()
+class LoadLlavaImage(BaseTransform):
+    """Load ``img_path`` like LLaVA: ``Image.open(path).convert('RGB')``, no EXIF orientation."""
+
+    def transform(self, results: Dict) -> Dict:
+        img = read_image_file(results['img_path'])
+        results['img'] = img
+        results['img_shape'] = results['ori_shape'] = img.shape[:2]
+        return results
 
 
 @TRANSFORMS.register_module()

@@ -52,10 +52,22 @@ def llava_test_pipeline(image_size: int, pad_to_square: bool = True,
                         crop_size: Optional[int] = None) -> List[Dict]:
     """LLaVA's image pipeline: v1.5 pads to a square (``pad_to_square``), v1 does not; then shortest edge
     to ``image_size`` and a centre crop (a no-op after padding)."""
-    steps: List[Dict] = [dict(type='LoadImageFromFile', imdecode_backend='pillow')]
+    steps: List[Dict] = [dict(type='LoadLlavaImage')]
     if pad_to_square:
         steps.append(dict(type='PadToSquare', background=tuple(background)))
     steps.append(dict(type='ResizeShortestEdge', size=image_size, interpolation=interpolation))
     steps.append(dict(type='CenterCropSquare', size=crop_size or image_size))
     steps.append(dict(type='PackLlavaInputs'))
     return steps
+
+
+def resolve_local_tokenizer(model_cfg: Dict, base_dir: str) -> None:
+    """Point a relative tokenizer path (``'.'``, ``'./tok'``) of a config file at the config's own directory,
+    so the config works from any working directory (hub ids and absolute paths are left alone)."""
+    import os
+    tokenizer = model_cfg.get('tokenizer')
+    if not isinstance(tokenizer, dict):
+        return
+    name = tokenizer.get('name_or_path')
+    if name in (None, '', '.', './') or (isinstance(name, str) and name.startswith(('./', '../'))):
+        tokenizer['name_or_path'] = os.path.normpath(os.path.join(base_dir, name or '.'))

@@ -30,6 +30,29 @@ DEFAULT_CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.
 DEFAULT_GENERATION_CFG = dict(max_new_tokens=128, num_beams=1, do_sample=False)
 
 
+#: ``generate`` arguments that are not ``GenerationConfig`` fields.
+_GENERATE_KWARGS = frozenset({'streamer', 'logits_processor', 'stopping_criteria', 'prefix_allowed_tokens_fn',
+                              'synced_gpus', 'assistant_model', 'negative_prompt_ids', 'tokenizer'})
+
+
+def check_generation_cfg(cfg: Dict, where: str = 'generation_cfg') -> Dict:
+    """Unknown keys (typos such as ``max_new_token``) and invalid values fail when the model is built."""
+    import difflib
+
+    from transformers import GenerationConfig
+    known = set(GenerationConfig().to_dict()) | _GENERATE_KWARGS
+    for key in cfg:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f'; did you mean {close[0]!r}?' if close else ''
+            raise ValueError(f'{where}: unknown generation option {key!r}{hint}')
+    try:
+        GenerationConfig(**{k: v for k, v in cfg.items() if k not in _GENERATE_KWARGS}).validate(strict=True)
+    except ValueError as err:
+        raise ValueError(f'{where}: {err}') from None
+    return cfg
+
+
 @MODELS.register_module()
 class Llava(BaseModel):
     """LLaVA v1 / v1.5 for captioning and visual question answering.
@@ -81,7 +104,7 @@ class Llava(BaseModel):
         self.task = task
         self.caption_prompt = caption_prompt
         self.question_template = question_template
-        self.generation_cfg = {**DEFAULT_GENERATION_CFG, **(generation_cfg or {})}
+        self.generation_cfg = check_generation_cfg({**DEFAULT_GENERATION_CFG, **(generation_cfg or {})})
         self._tokenizer_cfg = tokenizer
         self._tokenizer: Optional[PreTrainedTokenizerBase] = (
             None if isinstance(tokenizer, dict) else tokenizer)
@@ -153,6 +176,10 @@ class Llava(BaseModel):
                 ignore = row.new_full((features.shape[0], ), IGNORE_INDEX)
                 label_rows.append(torch.cat([row[:pos], ignore, row[pos + 1:]]))
         max_len = max(seq.shape[0] for seq in sequences)
+        context = getattr(self.language_model.config, 'max_position_embeddings', None)
+        if context is not None and max_len > context:
+            raise ValueError(f'A prompt of {max_len} tokens (image features included) is longer than the language '
+                             f'model\'s context of {context} tokens')
         batch, hidden = len(sequences), sequences[0].shape[-1]
         inputs_embeds = sequences[0].new_zeros(batch, max_len, hidden)
         attention_mask = torch.zeros(batch, max_len, dtype=torch.long, device=device)
@@ -217,7 +244,7 @@ class Llava(BaseModel):
         ``generation_kwargs`` override ``generation_cfg`` and go to transformers'
         ``generate`` (e.g. ``streamer=`` for streaming, ``do_sample``/``temperature``).
         """
-        cfg = {**self.generation_cfg, **generation_kwargs}
+        cfg = {**self.generation_cfg, **check_generation_cfg(generation_kwargs, 'generation arguments')}
         tokenizer = self.tokenizer
         embeds, mask, _, _ = self.embed_prompts(prompt_ids, self.encode_images(images))
         cfg.setdefault('eos_token_id', tokenizer.eos_token_id)

@@ -61,7 +61,7 @@ def test_llava_hf_config_translation(hf_dir):
     assert cfg.model.language_model.num_key_value_heads == LLAMA['num_key_value_heads']
     assert cfg.model.tokenizer.name_or_path == str(path)
     # no image processor saved: v1.5 defaults at the tower's resolution
-    assert [s['type'] for s in cfg.test_pipeline] == ['LoadImageFromFile', 'PadToSquare', 'ResizeShortestEdge',
+    assert [s['type'] for s in cfg.test_pipeline] == ['LoadLlavaImage', 'PadToSquare', 'ResizeShortestEdge',
                                                       'CenterCropSquare', 'PackLlavaInputs']
 
 

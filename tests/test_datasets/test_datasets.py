@@ -179,7 +179,7 @@ def test_lazy_init_reads_nothing_until_full_init(tmp_path):
 
 # -------------------------------------------------------------- packing
 def test_pipeline_carries_ids_and_answers_to_the_data_sample(vqav2):
-    pipeline = [dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    pipeline = [dict(type='LoadLlavaImage'),
                 dict(type='PadToSquare'), dict(type='ResizeShortestEdge', size=56),
                 dict(type='CenterCropSquare', size=56), dict(type='PackLlavaInputs')]
     ds = build(type='VQAv2', data_root=vqav2['data_root'], data_prefix='val2014', pipeline=pipeline,
@@ -197,7 +197,7 @@ def test_pipeline_carries_ids_and_answers_to_the_data_sample(vqav2):
 def test_corrupt_image_error_names_the_file(tmp_path):
     files = toy_data.make_toy_vqa_jsonl(tmp_path, num_images=3)
     (tmp_path / 'images' / 'img_1.png').write_bytes(b'\x89PNG\r\n\x1a\nnot a png at all')
-    ds = build(type='VQAJsonl', **files, pipeline=[dict(type='LoadImageFromFile'), dict(type='PackLlavaInputs')])
+    ds = build(type='VQAJsonl', **files, pipeline=[dict(type='LoadLlavaImage'), dict(type='PackLlavaInputs')])
     ds[0]
     with pytest.raises(RuntimeError, match=r'Sample 1 \(.*img_1.png\) failed in the pipeline'):
         ds[1]

@@ -21,7 +21,7 @@ model = dict(
 
 # Pad to a square with the CLIP-mean colour, then resize to 336 (v1.5's "pad" aspect ratio).
 test_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadLlavaImage'),
     dict(type='PadToSquare', background=(122, 116, 104)),
     dict(type='ResizeShortestEdge', size=336, interpolation='bicubic'),
     dict(type='CenterCropSquare', size=336),

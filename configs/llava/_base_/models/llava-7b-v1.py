@@ -12,7 +12,7 @@ model = dict(
 
 # Shortest edge to 224 (bicubic), centre crop 224: CLIPImageProcessor's defaults.
 test_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadLlavaImage'),
     dict(type='ResizeShortestEdge', size=224, interpolation='bicubic'),
     dict(type='CenterCropSquare', size=224),
     dict(type='PackLlavaInputs'),
