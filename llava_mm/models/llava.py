@@ -28,6 +28,9 @@ from .prompt import (IGNORE_INDEX, IMAGE_TOKEN_INDEX, format_prompt, resolve_tem
 
 DEFAULT_CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
 DEFAULT_GENERATION_CFG = dict(max_new_tokens=128, num_beams=1, do_sample=False)
+PARTS = ('vision_tower', 'projector', 'language_model')
+#: The language model's linear layers LoRA adapts (LLaMA names; never CLIP's q/k/v_proj, never lm_head).
+LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
 
 
 #: ``generate`` arguments that are not ``GenerationConfig`` fields.
@@ -73,6 +76,15 @@ class Llava(BaseModel):
         question_template: how a VQA question is put to the model, e.g.
             ``'{question}\\nAnswer the question using a single word or phrase.'``.
         generation_cfg: keyword arguments for ``generate``; overridable per call.
+        freeze: the parts whose weights do not train: any of ``'vision_tower'``
+            (LLaVA's default), ``'projector'``, ``'language_model'``. Stage 1
+            trains the projector only, stage 2 projector + language model.
+        lora: LoRA on the language model's linear layers (``peft.LoraConfig``
+            keyword arguments, e.g. ``dict(r=128, lora_alpha=256,
+            lora_dropout=0.05)``); applied by ``prepare_for_training`` after the
+            base weights are loaded. CLIP's layers are never adapted.
+        gradient_checkpointing: recompute the language model's activations in
+            the backward pass (less memory, ~30% more compute).
         data_preprocessor: defaults to ``LlavaDataPreprocessor``.
     """
 
@@ -86,6 +98,9 @@ class Llava(BaseModel):
                  caption_prompt: str = DEFAULT_CAPTION_PROMPT,
                  question_template: str = '{question}',
                  generation_cfg: Optional[dict] = None,
+                 freeze: Sequence[str] = ('vision_tower', ),
+                 lora: Optional[dict] = None,
+                 gradient_checkpointing: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -105,6 +120,14 @@ class Llava(BaseModel):
         self.caption_prompt = caption_prompt
         self.question_template = question_template
         self.generation_cfg = check_generation_cfg({**DEFAULT_GENERATION_CFG, **(generation_cfg or {})})
+        unknown = sorted(set(freeze) - set(PARTS))
+        if unknown:
+            raise ValueError(f'freeze: unknown part(s) {unknown}; the parts are {list(PARTS)}')
+        self.freeze = tuple(freeze)
+        for part in self.freeze:
+            getattr(self, part).requires_grad_(False)
+        self.lora = dict(lora) if lora else None
+        self.gradient_checkpointing = gradient_checkpointing
         self._tokenizer_cfg = tokenizer
         self._tokenizer: Optional[PreTrainedTokenizerBase] = (
             None if isinstance(tokenizer, dict) else tokenizer)
@@ -152,13 +175,18 @@ class Llava(BaseModel):
 
     def embed_prompts(self,
                       token_ids: Sequence[Sequence[int]],
-                      image_features: torch.Tensor,
+                      image_features: Sequence[torch.Tensor],
                       labels: Optional[Sequence[Sequence[int]]] = None,
+                      padding_side: Literal['left', 'right'] = 'left',
                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-        """Splice image features into the prompt embeddings and left-pad the batch.
+        """Splice image features into the prompt embeddings and pad the batch.
 
-        Returns ``(inputs_embeds, attention_mask, position_ids, labels)``; the
-        labels of image positions and padding are ``IGNORE_INDEX``.
+        ``image_features[i]`` replaces the ``IMAGE_TOKEN_INDEX`` of prompt ``i``;
+        a text-only prompt has no marker and zero-length features (still
+        concatenated, so every part of the model is in the graph of every rank,
+        as DDP and ZeRO-3 need). Generation pads on the left, training on the
+        right. Returns ``(inputs_embeds, attention_mask, position_ids, labels)``;
+        the labels of image positions and padding are ``IGNORE_INDEX``.
         """
         embed_tokens = self.language_model.get_input_embeddings()
         device = embed_tokens.weight.device
@@ -166,9 +194,11 @@ class Llava(BaseModel):
         for i, (ids, features) in enumerate(zip(token_ids, image_features)):
             ids = torch.as_tensor(ids, device=device)
             where = (ids == IMAGE_TOKEN_INDEX).nonzero().flatten().tolist()
-            if len(where) != 1:
-                raise ValueError(f'Prompt {i} must contain exactly one image token, found {len(where)}')
-            pos = where[0]
+            expected = 1 if features.shape[0] else 0
+            if len(where) != expected:
+                raise ValueError(f'Prompt {i} must contain {expected} image token(s) for its '
+                                 f'{"image" if expected else "text-only sample"}, found {len(where)}')
+            pos = where[0] if where else len(ids)
             text = embed_tokens(ids.masked_fill(ids == IMAGE_TOKEN_INDEX, 0))
             sequences.append(torch.cat([text[:pos], features.to(text.dtype), text[pos + 1:]]))
             if labels is not None:
@@ -180,16 +210,15 @@ class Llava(BaseModel):
         if context is not None and max_len > context:
             raise ValueError(f'A prompt of {max_len} tokens (image features included) is longer than the language '
                              f'model\'s context of {context} tokens')
-        batch, hidden = len(sequences), sequences[0].shape[-1]
-        inputs_embeds = sequences[0].new_zeros(batch, max_len, hidden)
-        attention_mask = torch.zeros(batch, max_len, dtype=torch.long, device=device)
-        padded_labels = (torch.full((batch, max_len), IGNORE_INDEX, dtype=torch.long, device=device)
-                         if labels is not None else None)
-        for i, seq in enumerate(sequences):
-            inputs_embeds[i, max_len - len(seq):] = seq
-            attention_mask[i, max_len - len(seq):] = 1
-            if padded_labels is not None:
-                padded_labels[i, max_len - len(seq):] = label_rows[i]
+
+        def pad(row: torch.Tensor, value) -> torch.Tensor:
+            filler = row.new_full((max_len - row.shape[0], ) + tuple(row.shape[1:]), value)
+            return torch.cat([filler, row] if padding_side == 'left' else [row, filler])
+
+        inputs_embeds = torch.stack([pad(seq, 0) for seq in sequences])
+        attention_mask = torch.stack([pad(torch.ones(len(seq), dtype=torch.long, device=device), 0)
+                                      for seq in sequences])
+        padded_labels = None if labels is None else torch.stack([pad(row, IGNORE_INDEX) for row in label_rows])
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
         return inputs_embeds, attention_mask, position_ids, padded_labels
 
@@ -208,27 +237,86 @@ class Llava(BaseModel):
             return self.predict(images, data_samples, **kwargs)
         if mode == 'tensor':
             embeds, mask, positions, _ = self.embed_prompts(self.build_prompts(data_samples),
-                                                            self.encode_images(images))
+                                                            self.features_per_sample(images, data_samples))
             return self.language_model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions).logits
         if mode == 'loss':
             return self.loss(images, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}": use "predict", "tensor" or "loss".')
 
-    def loss(self, images: torch.Tensor, data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        """Next-token loss on ``prompt + ' ' + answer + eos``; only answer tokens count."""
-        token_ids, labels = [], []
-        for ids, ds in zip(self.build_prompts(data_samples), data_samples):
-            answer = ds.get('answer', ds.get('gt_answer'))
-            if isinstance(answer, (list, tuple)):
-                answer = answer[0]
-            if not answer:
-                raise ValueError("mode='loss' needs an `answer` (or `gt_answer`) on every data sample")
-            target = self.tokenizer(' ' + answer, add_special_tokens=False).input_ids + [self.tokenizer.eos_token_id]
-            token_ids.append(list(ids) + target)
-            labels.append([IGNORE_INDEX] * len(ids) + target)
-        embeds, mask, positions, labels = self.embed_prompts(token_ids, self.encode_images(images), labels)
+    def loss(self, images: Optional[torch.Tensor], data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """Next-token loss (mean over supervised tokens, as transformers' causal LMs compute it).
+
+        Samples carry ``input_ids`` / ``labels`` (``encode_conversation``: the
+        training datasets) or a ``question`` and an ``answer`` / ``gt_answer``
+        (a one-round conversation). ``images`` holds the images of the samples
+        that have one (``has_image``, default true), in order. Right padding.
+        """
+        token_ids, labels = zip(*(self.training_targets(ds) for ds in data_samples))
+        embeds, mask, positions, labels = self.embed_prompts(
+            token_ids, self.features_per_sample(images, data_samples), labels, padding_side='right')
         out = self.language_model(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, labels=labels)
-        return {'loss': out.loss}
+        return {'loss': out.loss, 'num_tokens': mask.sum().float()}
+
+    def training_targets(self, data_sample: DataSample) -> Tuple[List[int], List[int]]:
+        """``(input_ids, labels)`` of one sample."""
+        if 'input_ids' in data_sample:
+            return list(data_sample.input_ids), list(data_sample.labels)
+        answer = data_sample.get('answer', data_sample.get('gt_answer'))
+        if isinstance(answer, (list, tuple)):
+            answer = answer[0]
+        if not answer:
+            raise ValueError("mode='loss' needs `input_ids`/`labels` or an `answer` (or `gt_answer`) on every "
+                             'data sample')
+        ids = self.build_prompts([data_sample])[0]
+        target = self.tokenizer(' ' + answer, add_special_tokens=False).input_ids + [self.tokenizer.eos_token_id]
+        return list(ids) + target, [IGNORE_INDEX] * len(ids) + target
+
+    def features_per_sample(self, images: Optional[torch.Tensor],
+                            data_samples: Sequence[DataSample]) -> List[torch.Tensor]:
+        """Projected image features of each sample; zero rows for a text-only one.
+
+        A batch without any image still runs the vision tower and projector (on a
+        blank image, of which no feature is used) so every rank's graph holds the
+        same parameters: DDP and ZeRO-3 would hang otherwise.
+        """
+        flags = [bool(ds.get('has_image', True)) for ds in data_samples]
+        num_images = 0 if images is None else images.shape[0]
+        if num_images != sum(flags):
+            raise ValueError(f'{num_images} image(s) for {sum(flags)} sample(s) with an image')
+        if images is None or num_images == 0:
+            size = self.vision_tower.config.image_size
+            blank = torch.zeros(1, 3, size, size, device=self.projector.linear_1.weight.device)
+            empty = self.encode_images(blank)[0, :0]
+            return [empty for _ in data_samples]
+        features = self.encode_images(images)
+        out, k = [], 0
+        for has_image in flags:
+            out.append(features[k] if has_image else features[0, :0])
+            k += has_image
+        return out
+
+    # --------------------------------------------------------------- training
+    def prepare_for_training(self) -> 'Llava':
+        """Apply LoRA and gradient checkpointing (after the base weights are loaded)."""
+        if self.lora and not self.has_lora:
+            from peft import LoraConfig, get_peft_model
+            options = {'target_modules': list(LORA_TARGETS), 'bias': 'none', **self.lora}
+            self.language_model = get_peft_model(self.language_model, LoraConfig(task_type='CAUSAL_LM', **options))
+        if self.gradient_checkpointing:
+            self.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+            self.language_model.config.use_cache = False
+        return self
+
+    @property
+    def has_lora(self) -> bool:
+        return hasattr(self.language_model, 'merge_and_unload')
+
+    def merge_lora(self) -> 'Llava':
+        """Fold the LoRA weights into the language model (a plain ``LlamaForCausalLM`` again)."""
+        if self.has_lora:
+            self.language_model = self.language_model.merge_and_unload()
+        self.lora = None
+        return self
 
     @torch.no_grad()
     def generate(self, images: torch.Tensor, data_samples: Sequence[DataSample],
@@ -246,7 +334,7 @@ class Llava(BaseModel):
         """
         cfg = {**self.generation_cfg, **check_generation_cfg(generation_kwargs, 'generation arguments')}
         tokenizer = self.tokenizer
-        embeds, mask, _, _ = self.embed_prompts(prompt_ids, self.encode_images(images))
+        embeds, mask, _, _ = self.embed_prompts(prompt_ids, list(self.encode_images(images)))
         cfg.setdefault('eos_token_id', tokenizer.eos_token_id)
         cfg.setdefault('pad_token_id', tokenizer.pad_token_id)
         # Only inputs_embeds are passed, so the output holds the new tokens only.

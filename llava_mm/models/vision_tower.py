@@ -16,7 +16,7 @@ from llava_mm.registry import MODELS
 
 @MODELS.register_module()
 class CLIPVisionTower(nn.Module):
-    """Frozen CLIP vision encoder.
+    """CLIP vision encoder returning LLaVA's features.
 
     Args:
         vision_config: keyword arguments of ``transformers.CLIPVisionConfig``.
@@ -24,14 +24,15 @@ class CLIPVisionTower(nn.Module):
             -1 = last layer). LLaVA uses -2.
         feature_select: ``'patch'`` drops the CLS token (LLaVA's ``default``),
             ``'cls_patch'`` keeps it (LLaVA's ``full``).
-        frozen: keep weights fixed and run without grad.
+
+    Whether it trains is the model's choice (``Llava(freeze=...)``): with no
+    parameter requiring grad it runs without building a graph.
     """
 
     def __init__(self,
                  vision_config: dict,
                  feature_layer: int = -2,
-                 feature_select: Literal['patch', 'cls_patch'] = 'patch',
-                 frozen: bool = True) -> None:
+                 feature_select: Literal['patch', 'cls_patch'] = 'patch') -> None:
         super().__init__()
         if feature_select not in ('patch', 'cls_patch'):
             raise ValueError(f"feature_select must be 'patch' or 'cls_patch', got {feature_select!r}")
@@ -46,10 +47,7 @@ class CLIPVisionTower(nn.Module):
         self.encoder = clip.encoder
         self.feature_layer = feature_layer
         self.feature_select = feature_select
-        self.frozen = frozen
         self._num_layers_to_run = feature_layer % num_states
-        if frozen:
-            self.requires_grad_(False)
 
     @property
     def hidden_size(self) -> int:
@@ -63,8 +61,9 @@ class CLIPVisionTower(nn.Module):
     def num_image_tokens(self) -> int:
         return self.num_patches + (self.feature_select == 'cls_patch')
 
-    def train(self, mode: bool = True) -> 'CLIPVisionTower':
-        return super().train(mode and not self.frozen)
+    @property
+    def frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.parameters())
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) normalized pixels -> (B, num_image_tokens, hidden_size)."""
