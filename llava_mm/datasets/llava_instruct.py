@@ -200,12 +200,10 @@ class LlavaInstructDataset(ImageTextDataset):
         data_info = self.get_data_info(idx)
         try:
             results = dict(data_info, **self.encode(data_info))
-            if data_info['img_path'] is not None:
-                packed = self.pipeline(results)
-            else:
-                packed = self.text_pipeline(results)
-                if 'data_samples' not in packed:
-                    packed = {'inputs': None, 'data_samples': DataSample()}
+            pipeline = self.pipeline if data_info['img_path'] is not None else self.text_pipeline
+            packed = pipeline(results)
+            if 'data_samples' not in packed:  # no packing transform (text-only, or no pipeline given)
+                packed = {'inputs': None, 'data_samples': DataSample(metainfo=dict(img_path=data_info['img_path']))}
         except Exception as err:
             raise RuntimeError(f'{self.ann_file}: sample {data_info["sample_id"]!r} ({data_info["img_path"]}) '
                                f'failed in the pipeline: {type(err).__name__}: {err}') from err
