@@ -1,6 +1,6 @@
 """Datasets and transforms (registered in ``llava_mm.registry``)."""
 from .coco_caption import COCOCaption
-from .conversation import (CONVERSATION_TEMPLATES, ConversationError, encode_chat_prompt, encode_conversation,
+from llava_mm.models.conversation import (CONVERSATION_TEMPLATES, ConversationError, encode_chat_prompt, encode_conversation,
                            normalize_conversation, render_conversation)
 from .jsonl import LlavaQuestionJsonl, VQAJsonl
 from .llava_instruct import LlavaInstructDataset

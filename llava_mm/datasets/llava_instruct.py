@@ -36,7 +36,7 @@ from llava_mm.models.prompt import IGNORE_INDEX, IMAGE_TOKEN_INDEX
 from llava_mm.registry import DATASETS, TOKENIZER
 from .annotation_files import MAX_LISTED, load_json, load_jsonl
 from .base import ImageTextDataset
-from .conversation import ConversationError, encode_conversation, get_template
+from llava_mm.models.conversation import ConversationError, encode_conversation, get_template
 
 TOO_LONG = ('truncate', 'skip')
 

@@ -51,12 +51,19 @@ class LlavaDataPreprocessor(BaseDataPreprocessor):
         return (values - mean) / std
 
     def forward(self, data: Dict[str, Any], training: bool = False) -> Dict[str, Any]:
+        """``inputs`` may hold ``None`` for text-only samples: ``images`` then stacks the others, in order,
+        and each data sample's ``has_image`` says which is which."""
         data = self.cast_data(data)
         inputs = data['inputs']
+        samples = data.get('data_samples')
         if isinstance(inputs, (list, tuple)):
-            shapes = {tuple(img.shape) for img in inputs}
+            if samples is not None:
+                for sample, img in zip(samples, inputs):
+                    sample.set_field(img is not None, 'has_image', field_type='metainfo')
+            present = [img for img in inputs if img is not None]
+            shapes = {tuple(img.shape) for img in present}
             if len(shapes) > 1:
                 raise ValueError(f'All images in a batch must have the same shape after the pipeline, got {shapes}')
-            inputs = torch.stack(list(inputs))
+            inputs = torch.stack(present) if present else None
         images: Optional[torch.Tensor] = self.normalize(inputs) if inputs is not None else None
-        return {'images': images, 'data_samples': data.get('data_samples')}
+        return {'images': images, 'data_samples': samples}

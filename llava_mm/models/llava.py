@@ -23,8 +23,9 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from llava_mm.registry import MODELS, TOKENIZER
-from .prompt import (IGNORE_INDEX, IMAGE_TOKEN_INDEX, format_prompt, resolve_template,
-                     tokenize_with_image)
+from .conversation import encode_conversation
+from .prompt import (IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PROMPT_TEMPLATES, format_prompt,
+                     resolve_template, tokenize_with_image)
 
 DEFAULT_CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
 DEFAULT_GENERATION_CFG = dict(max_new_tokens=128, num_beams=1, do_sample=False)
@@ -116,6 +117,8 @@ class Llava(BaseModel):
         self.projector = MODELS.build(projector)
         self.language_model = MODELS.build(language_model)
         self.prompt_template = resolve_template(prompt_template)
+        #: The conversation template training and chat render with (``None`` for a custom template string).
+        self.template_name: Optional[str] = prompt_template if prompt_template in PROMPT_TEMPLATES else None
         self.task = task
         self.caption_prompt = caption_prompt
         self.question_template = question_template
@@ -267,9 +270,14 @@ class Llava(BaseModel):
         if not answer:
             raise ValueError("mode='loss' needs `input_ids`/`labels` or an `answer` (or `gt_answer`) on every "
                              'data sample')
-        ids = self.build_prompts([data_sample])[0]
-        target = self.tokenizer(' ' + answer, add_special_tokens=False).input_ids + [self.tokenizer.eos_token_id]
-        return list(ids) + target, [IGNORE_INDEX] * len(ids) + target
+        if self.template_name is None:
+            raise ValueError("mode='loss' on question/answer samples needs a named prompt_template "
+                             f'({sorted(PROMPT_TEMPLATES)}); with a custom template give samples input_ids/labels')
+        # Prompt and answer as one text, so the answer is tokenized as in training (no spurious '▁').
+        turns = [{'from': 'human', 'value': IMAGE_TOKEN + '\n' + self.question_for(data_sample)},
+                 {'from': 'gpt', 'value': answer}]
+        encoded = encode_conversation(turns, self.tokenizer, self.template_name)
+        return encoded['input_ids'], encoded['labels']
 
     def features_per_sample(self, images: Optional[torch.Tensor],
                             data_samples: Sequence[DataSample]) -> List[torch.Tensor]:

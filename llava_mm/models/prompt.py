@@ -116,7 +116,7 @@ def tokenize_with_image_offsets(tokenizer: PreTrainedTokenizerBase,
     """``tokenize_with_image`` plus each token's ``(start, end)`` characters in ``prompt``.
 
     BOS gets ``(0, 0)``; an image position gets the span of its ``<image>``.
-    Labels are derived from these spans (see ``llava_mm.datasets.conversation``).
+    Labels are derived from these spans (see ``llava_mm.models.conversation``).
     """
     ids: List[int] = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
     spans: List[Tuple[int, int]] = [(0, 0)] * len(ids)

@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from transformers import PreTrainedTokenizerBase
 
-from llava_mm.models.prompt import (IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX, VICUNA_SYSTEM,
+from .prompt import (IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX, VICUNA_SYSTEM,
                                     tokenize_with_image_offsets)
 
 HUMAN, GPT = 'human', 'gpt'
