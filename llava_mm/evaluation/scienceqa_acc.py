@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from mmengine.evaluator import BaseMetric
 
 from llava_mm.registry import METRICS
-from .utils import get_field
+from .samples import first_per_question, get_field, plain_value
 
 __all__ = ['ScienceQAAcc', 'parse_choice']
 
@@ -64,8 +64,7 @@ def parse_choice(prediction: str, choices: Sequence[str], lenient: bool = False)
 
 def _answer_index(gt: Union[str, int], num_choices: int) -> int:
     """gt_answer as a 0-based index: a letter ('B') or an int index (1)."""
-    if hasattr(gt, 'item') and callable(gt.item):
-        gt = gt.item()
+    gt = plain_value(gt)
     if isinstance(gt, str):
         gt = gt.strip()
         if len(gt) == 1 and gt.upper() in string.ascii_uppercase:
@@ -133,7 +132,7 @@ class ScienceQAAcc(BaseMetric):
             self.results.append(result)
 
     def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
-        results = _first_per_question(results)
+        results = first_per_question(results)
         if not results:
             raise ValueError('ScienceQAAcc got no results to score')
         metrics = {'accuracy': _percent([r['correct'] for r in results])}
@@ -152,16 +151,3 @@ class ScienceQAAcc(BaseMetric):
 
 def _percent(values: List[bool]) -> float:
     return 100.0 * sum(values) / len(values)
-
-
-def _first_per_question(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Drop repeated question ids (distributed padding), keeping the first answer."""
-    seen, out = set(), []
-    for result in results:
-        qid = result['question_id']
-        if qid is not None:
-            if str(qid) in seen:
-                continue
-            seen.add(str(qid))
-        out.append(result)
-    return out
