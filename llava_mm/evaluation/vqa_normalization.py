@@ -74,10 +74,14 @@ PUNCTUATION = [';', r'/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_'
                '?', '!']
 
 
-def process_punctuation(text: str) -> str:
-    """``VQAEval.processPunctuation``: drop or space out punctuation, strip periods."""
+def process_punctuation(text: str, number_comma: 're.Pattern[str]' = COMMA_STRIP) -> str:
+    """``VQAEval.processPunctuation``: drop or space out punctuation, strip periods.
+
+    Punctuation next to a space is dropped, elsewhere replaced by a space; all of
+    it is dropped when ``number_comma`` (a comma between digits) is found.
+    """
     out = text
-    has_number_comma = COMMA_STRIP.search(text) is not None
+    has_number_comma = number_comma.search(text) is not None
     for p in PUNCTUATION:
         if (p + ' ' in text or ' ' + p in text) or has_number_comma:
             out = out.replace(p, '')
@@ -142,11 +146,10 @@ class EvalAIAnswerProcessor:
 
     Applied to predictions before writing a VQAv2 submission (and, with
     ``VQAAcc(postprocess=True)``, before scoring).  Unlike the official
-    evaluation it also removes ``-`` and ``!`` and splits ``'s``.
+    evaluation it lower-cases first, deletes ``,`` and ``?`` outright, splits
+    ``'s`` off (``it 's``) and always normalizes.
     """
 
-    PUNCTUATION = [';', r'/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_', '-', '>', '<', '@', '`',
-                   ',', '?', '!']
     COMMA_STRIP = re.compile(r'(?<=\d)(\,)+(?=\d)')
 
     def word_tokenize(self, word: str) -> str:
@@ -154,18 +157,8 @@ class EvalAIAnswerProcessor:
         word = word.replace(',', '').replace('?', '').replace("'s", " 's")
         return word.strip()
 
-    def process_punctuation(self, text: str) -> str:
-        out = text
-        has_number_comma = self.COMMA_STRIP.search(text) is not None
-        for p in self.PUNCTUATION:
-            if (p + ' ' in text or ' ' + p in text) or has_number_comma:
-                out = out.replace(p, '')
-            else:
-                out = out.replace(p, ' ')
-        return PERIOD_STRIP.sub('', out, re.UNICODE)  # count=32, as in the original
-
     def __call__(self, answer: str) -> str:
         answer = self.word_tokenize(answer)
         answer = answer.replace('\n', ' ').replace('\t', ' ').strip()
-        answer = self.process_punctuation(answer)
+        answer = process_punctuation(answer, self.COMMA_STRIP)
         return process_digit_article(answer)

@@ -373,6 +373,64 @@ def test_duplicate_questions_count_once():
     assert metric.evaluate(3) == {'VQA/accuracy': 100.0}
 
 
+class LlavaEvalAIAnswerProcessor:
+    """Transcription of ``EvalAIAnswerProcessor`` in haotian-liu/LLaVA llava/eval/m4c_evaluator.py (main);
+    its CONTRACTIONS / NUMBER_MAP / ARTICLES equal vqaEval.py's, so those are shared."""
+    CONTRACTIONS = _OFFICIAL_CONTRACTIONS
+    NUMBER_MAP = OfficialVQAEval().manualMap
+    ARTICLES = ["a", "an", "the"]
+    PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
+    COMMA_STRIP = re.compile(r"(?<=\d)(\,)+(?=\d)")
+    PUNCTUATIONS = [";", r"/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`",
+                    ",", "?", "!"]
+
+    def word_tokenize(self, word):
+        word = word.lower()
+        word = word.replace(",", "").replace("?", "").replace("'s", " 's")
+        return word.strip()
+
+    def process_punctuation(self, in_text):
+        out_text = in_text
+        for p in self.PUNCTUATIONS:
+            if (p + " " in in_text or " " + p in in_text) or (
+                re.search(self.COMMA_STRIP, in_text) is not None
+            ):
+                out_text = out_text.replace(p, "")
+            else:
+                out_text = out_text.replace(p, " ")
+        out_text = self.PERIOD_STRIP.sub("", out_text, re.UNICODE)
+        return out_text
+
+    def process_digit_article(self, in_text):
+        out_text = []
+        temp_text = in_text.lower().split()
+        for word in temp_text:
+            word = self.NUMBER_MAP.setdefault(word, word)
+            if word not in self.ARTICLES:
+                out_text.append(word)
+            else:
+                pass
+        for word_id, word in enumerate(out_text):
+            if word in self.CONTRACTIONS:
+                out_text[word_id] = self.CONTRACTIONS[word]
+        out_text = " ".join(out_text)
+        return out_text
+
+    def __call__(self, item):
+        item = self.word_tokenize(item)
+        item = item.replace("\n", " ").replace("\t", " ").strip()
+        item = self.process_punctuation(item)
+        item = self.process_digit_article(item)
+        return item
+
+
+def test_evalai_answer_processor_equals_llavas():
+    texts = [pred for pred, *_ in LARGE[:3000]] + [a for _, answers, *_ in LARGE[:300] for a in answers]
+    texts += ["It's red, isn't it?", "The cat's toy.", '1,000,000 dollars', '3.5!', 'a,b,1,,2']
+    ours, llava = EvalAIAnswerProcessor(), LlavaEvalAIAnswerProcessor()
+    assert [t for t in texts if ours(t) != llava(t)] == []
+
+
 @pytest.mark.parametrize('raw, cleaned', [
     ('The poster shows a 10% discount.', 'poster shows 10% discount'),
     ('Yes!', 'yes'),
