@@ -9,63 +9,79 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from mmengine.evaluator import BaseMetric
 
 from llava_mm.registry import METRICS
-from .utils import get_field
+from .samples import first_per_question, get_field, plain_value
 
 __all__ = ['ScienceQAAcc', 'parse_choice']
 
 _LLAVA_OPTIONS = ['A', 'B', 'C', 'D', 'E']
-_ANSWER_IS_DOT = re.compile(r'The answer is ([A-E])\.')
-_ANSWER_IS = re.compile(r'The answer is ([A-E])')
-_LETTER_PREFIX = re.compile(r'^\s*\(?([A-Z])(?:[.:)]|\s*$)')
+# LLaVA's pattern, unescaped '.' included: some character must follow the letter.
+_ANSWER_IS = re.compile(r'The answer is ([A-Z]).')
+_LENIENT_ANSWER_IS = re.compile(r'The answer is \(?([A-Z])\b')
+_LETTER_PREFIX = re.compile(r'^\(?([A-Z])(?:[.:)]|$)')
 _NORMALIZE_TEXT = re.compile(r'[\s' + re.escape(string.punctuation) + r']+')
 
 
-def _llava_letter(text: str) -> Optional[str]:
-    """The letter LLaVA's eval_science_qa.py extracts, or None where it says FAILED."""
-    text = text.replace('\n', '. ')
-    if text.strip() in _LLAVA_OPTIONS:
-        return text.strip()
-    if len(text) >= 3 and text[0] in _LLAVA_OPTIONS and text[1:3] == '. ':
-        return text[0]
-    if 'The answer is ' in text:
-        match = _ANSWER_IS_DOT.search(text) or _ANSWER_IS.search(text)
-        return match.group(1) if match else None
-    return None
+def _llava_letter(reply: str) -> Optional[str]:
+    """The letter LLaVA's ``eval_science_qa.py`` reads from a stripped reply, None where it says FAILED."""
+    if reply in _LLAVA_OPTIONS:
+        return reply
+    if len(reply) >= 3 and reply[0] in _LLAVA_OPTIONS and reply[1:3] == '. ':
+        return reply[0]
+    found = _ANSWER_IS.findall(reply)
+    return found[0] if len(found) == 1 else None
+
+
+def _lenient_letter(reply: str) -> Optional[str]:
+    """``B.``, ``B:``, ``(B)``, ``B)``, or ``The answer is B`` where every such phrase names B."""
+    match = _LETTER_PREFIX.match(reply)
+    if match:
+        return match.group(1)
+    found = set(_LENIENT_ANSWER_IS.findall(reply))
+    return found.pop() if len(found) == 1 else None
 
 
 def _normalized(text: str) -> str:
     return _NORMALIZE_TEXT.sub(' ', text).strip().lower()
 
 
+def _letter_index(letter: str, num_choices: int) -> int:
+    """As LLaVA's ``get_pred_idx``: only ``A``-``E`` within the number of choices count."""
+    options = _LLAVA_OPTIONS[:num_choices]
+    return options.index(letter) if letter in options else -1
+
+
 def parse_choice(prediction: str, choices: Sequence[str], lenient: bool = False) -> int:
     """Index of the option a free-text prediction picks, -1 if none can be read.
 
-    First LLaVA's rules: the reply is exactly a letter (``B``), starts with a
-    letter and ``'. '`` (``B. cat``), or contains ``The answer is B`` (with or
-    without the period); a letter beyond the number of choices is wrong.  With
-    ``lenient`` (off by default, so scores are LLaVA's), replies LLaVA calls FAILED are also read when they
+    The reply is stripped (LLaVA's ``model_vqa_science.py`` strips the decoded
+    text), then read by LLaVA's rules: it is exactly a letter ``A``-``E``; or it
+    is at least 3 characters and starts with such a letter and ``'. '``
+    (``B. cat``); or ``re.findall(r'The answer is ([A-Z]).', reply)`` finds
+    exactly one match (the unescaped ``.`` needs one more character after the
+    letter, so a bare ``The answer is B`` at the end is not read).  A letter
+    beyond the number of choices is wrong.  With ``lenient`` (off by default, so
+    scores are LLaVA's), replies LLaVA calls FAILED are also read when they
     start with a letter followed by ``.``, ``:`` or ``)`` (``B.``, ``B:``,
-    ``(B)``), or when, punctuation and case aside, they equal one option's text.
+    ``(B)``), say ``The answer is B`` (every such phrase naming the same
+    letter), or, punctuation and case aside, equal one option's text.
     """
-    letter = _llava_letter(prediction)
+    reply = prediction.strip()
+    letter = _llava_letter(reply)
     if letter is not None:
-        index = _LLAVA_OPTIONS.index(letter)
-        return index if index < len(choices) else -1
+        return _letter_index(letter, len(choices))
     if not lenient:
         return -1
-    match = _LETTER_PREFIX.match(prediction)
-    if match:
-        index = ord(match.group(1)) - ord('A')
-        return index if index < len(choices) else -1
-    target = _normalized(prediction)
+    letter = _lenient_letter(reply)
+    if letter is not None:
+        return _letter_index(letter, len(choices))
+    target = _normalized(reply)
     matches = [i for i, choice in enumerate(choices) if _normalized(str(choice)) == target]
     return matches[0] if len(matches) == 1 else -1
 
 
 def _answer_index(gt: Union[str, int], num_choices: int) -> int:
     """gt_answer as a 0-based index: a letter ('B') or an int index (1)."""
-    if hasattr(gt, 'item') and callable(gt.item):
-        gt = gt.item()
+    gt = plain_value(gt)
     if isinstance(gt, str):
         gt = gt.strip()
         if len(gt) == 1 and gt.upper() in string.ascii_uppercase:
@@ -100,8 +116,9 @@ class ScienceQAAcc(BaseMetric):
 
     Args:
         group_keys: sample fields to break accuracy down by.
-        lenient: also read ``B.``/``B:``/``(B)`` replies and replies equal to an
-            option's text (False: exactly LLaVA's parsing).
+        lenient: also read ``B.``/``B:``/``(B)``, ``The answer is B`` and
+            replies equal to an option's text (False, the default and what the
+            shipped ScienceQA config uses: exactly LLaVA's parsing).
         collect_device, prefix, collect_dir: see mmengine ``BaseMetric``.
     """
 
@@ -133,7 +150,7 @@ class ScienceQAAcc(BaseMetric):
             self.results.append(result)
 
     def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
-        results = _first_per_question(results)
+        results = first_per_question(results)
         if not results:
             raise ValueError('ScienceQAAcc got no results to score')
         metrics = {'accuracy': _percent([r['correct'] for r in results])}
@@ -152,16 +169,3 @@ class ScienceQAAcc(BaseMetric):
 
 def _percent(values: List[bool]) -> float:
     return 100.0 * sum(values) / len(values)
-
-
-def _first_per_question(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Drop repeated question ids (distributed padding), keeping the first answer."""
-    seen, out = set(), []
-    for result in results:
-        qid = result['question_id']
-        if qid is not None:
-            if str(qid) in seen:
-                continue
-            seen.add(str(qid))
-        out.append(result)
-    return out

@@ -1,6 +1,7 @@
-"""VQA accuracy with the official VQAv2 normalization, or a test-dev submission file."""
+"""VQA accuracy as the official VQAv2 evaluation scores it, or a test-dev submission file."""
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -8,8 +9,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from llava_mm.datasets.annotation_files import load_json, load_jsonl
+from llava_mm.fileio import write_bytes_atomic
 from llava_mm.registry import METRICS
-from .utils import dump_json_atomic, get_field
+from .samples import first_per_question, get_field, plain_value
 from .vqa_normalization import EvalAIAnswerProcessor, vqa_accuracy
 
 __all__ = ['VQAAcc']
@@ -22,9 +24,9 @@ class VQAAcc(BaseMetric):
     Data samples (dicts or DataSample-like objects) carry ``pred_answer``,
     ``gt_answer`` (the human answers, 10 for VQAv2), and optionally
     ``answer_type`` (``yes/no``, ``number``, ``other``) and ``question_id``.
-    Each question is scored exactly like the official ``vqaEval.py`` (see
-    :mod:`.vqa_normalization`); the reported numbers are the unrounded means
-    (the official tool rounds to 2 decimals when printing).
+    Each question is scored exactly like the official ``vqaEval.py`` at its
+    current HEAD (see :mod:`.vqa_normalization`); the reported numbers are the
+    unrounded means (the official tool rounds to 2 decimals when printing).
 
     Returned keys: ``accuracy`` and one key per answer type seen
     (``yes/no``, ``number``, ``other``).
@@ -41,6 +43,8 @@ class VQAAcc(BaseMetric):
             server expects answers for (LLaVA's ``llava_vqav2_mscoco_test2015.jsonl``
             or an official questions json); those not answered get ``''``, as
             LLaVA's ``convert_vqav2_for_submission.py`` does for EvalAI.
+        pre2021: score with the logic ``vqaEval.py`` had before commit a013f00
+            (March 2021), to compare with numbers computed by that version.
         collect_device, prefix, collect_dir: see mmengine ``BaseMetric``.
     """
 
@@ -51,6 +55,7 @@ class VQAAcc(BaseMetric):
                  format_only: bool = False,
                  outfile_path: Optional[str] = None,
                  submission_question_file: Optional[str] = None,
+                 pre2021: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -61,6 +66,7 @@ class VQAAcc(BaseMetric):
         self.format_only = format_only
         self.outfile_path = outfile_path
         self.submission_question_file = submission_question_file
+        self.pre2021 = pre2021
         self._processor = EvalAIAnswerProcessor()
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
@@ -81,7 +87,7 @@ class VQAAcc(BaseMetric):
             self.results.append(result)
 
     def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
-        results = _first_per_question(results)
+        results = first_per_question(results)
         if self.format_only:
             self._write_submission(results)
             return {}
@@ -90,7 +96,7 @@ class VQAAcc(BaseMetric):
         by_type: Dict[str, List[float]] = OrderedDict()
         scores = []
         for result in results:
-            score = vqa_accuracy(result['pred_answer'], result['gt_answer'])
+            score = vqa_accuracy(result['pred_answer'], result['gt_answer'], self.pre2021)
             scores.append(score)
             if result['answer_type'] is not None:
                 by_type.setdefault(str(result['answer_type']), []).append(score)
@@ -103,7 +109,7 @@ class VQAAcc(BaseMetric):
         missing = sum(r['question_id'] is None for r in results)
         if missing:
             raise ValueError(f'{missing} result(s) have no question_id; a VQAv2 submission needs them')
-        submission = [{'question_id': int(_plain(r['question_id'])), 'answer': r['pred_answer']} for r in results]
+        submission = [{'question_id': int(plain_value(r['question_id'])), 'answer': r['pred_answer']} for r in results]
         if self.submission_question_file:
             expected = _question_ids(self.submission_question_file)
             answered = {s['question_id'] for s in submission}
@@ -112,7 +118,7 @@ class VQAAcc(BaseMetric):
                 raise ValueError(f'{len(unknown)} answered question id(s) are not in '
                                  f'{self.submission_question_file}: {unknown[:10]}')
             submission += [{'question_id': q, 'answer': ''} for q in expected if q not in answered]
-        dump_json_atomic(submission, self.outfile_path)
+        write_bytes_atomic(self.outfile_path, json.dumps(submission).encode('utf-8'))
         print_log(f'VQA submission with {len(submission)} answers written to {self.outfile_path}', logger='current')
 
 
@@ -127,21 +133,3 @@ def _question_ids(path: str) -> List[int]:
         return [int(record['question_id']) for record in records]
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f'{path}: every question needs an integer question_id ({err})') from err
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, 'item') and callable(value.item) else value
-
-
-def _first_per_question(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Drop repeated question ids (distributed padding), keeping the first answer."""
-    seen, out = set(), []
-    for result in results:
-        qid = result['question_id']
-        if qid is not None:
-            key = str(_plain(qid))
-            if key in seen:
-                continue
-            seen.add(key)
-        out.append(result)
-    return out

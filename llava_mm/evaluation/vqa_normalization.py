@@ -1,18 +1,27 @@
 """Answer normalization and scoring of the official VQA evaluation.
 
-Follows ``vqaEval.py`` of the official VQA API (GT-Vision-Lab/VQA, the version
-with Python 3 prints), the script behind the VQAv2 EvalAI server, including its
-quirks, because they decide scores:
+Follows ``PythonEvaluationTools/vqaEvaluation/vqaEval.py`` of the official VQA
+API (GT-Vision-Lab/VQA) at its current HEAD, commit a013f00 "Fixed processing
+answers bug" (March 2021), quirks included, because they decide scores.  Per
+question:
 
-* a prediction goes through ``process_punctuation`` and ``process_digit_article``
-  (lower case, number words -> digits, articles dropped, ``dont`` -> ``don't``);
-* the human answers of a question are only punctuation-normalized, and only
-  when they are not all identical;
+* ``\\n`` / ``\\t`` become spaces and outer whitespace is stripped, in the
+  prediction and in every human answer;
+* if the stripped human answers are **not all identical**, every human answer
+  and the prediction go through :func:`process_punctuation` then
+  :func:`process_digit_article` (lower case, number words -> digits, articles
+  dropped, ``dont`` -> ``don't``); **if they are all identical, the raw
+  stripped strings are compared** (``'Yes'`` or ``'two'`` against ten ``'yes'``
+  / ``'2'`` score 0);
 * ``'.'`` not followed by a digit is removed at most 32 times per answer
   (``re.sub(pattern, '', text, re.UNICODE)`` passes ``re.UNICODE == 32`` as the
   count);
 * accuracy = mean over the leave-one-out subsets of the human answers of
   ``min(1, #matches / 3)``.
+
+Before a013f00 the script normalized the prediction always and the human
+answers with ``process_punctuation`` only (and only when they differed); that
+logic, behind many pre-2021 numbers, is kept as ``pre2021=True``.
 
 :class:`EvalAIAnswerProcessor` is the answer cleaner LLaVA applies to its
 predictions before uploading them (``llava/eval/m4c_evaluator.py``, from MMF).
@@ -22,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-__all__ = ['process_punctuation', 'process_digit_article', 'normalize_prediction', 'vqa_accuracy',
+__all__ = ['process_punctuation', 'process_digit_article', 'normalize_answer', 'vqa_accuracy',
            'EvalAIAnswerProcessor']
 
 CONTRACTIONS = {
@@ -65,10 +74,14 @@ PUNCTUATION = [';', r'/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_'
                '?', '!']
 
 
-def process_punctuation(text: str) -> str:
-    """``VQAEval.processPunctuation``: drop or space out punctuation, strip periods."""
+def process_punctuation(text: str, number_comma: 're.Pattern[str]' = COMMA_STRIP) -> str:
+    """``VQAEval.processPunctuation``: drop or space out punctuation, strip periods.
+
+    Punctuation next to a space is dropped, elsewhere replaced by a space; all of
+    it is dropped when ``number_comma`` (a comma between digits) is found.
+    """
     out = text
-    has_number_comma = COMMA_STRIP.search(text) is not None
+    has_number_comma = number_comma.search(text) is not None
     for p in PUNCTUATION:
         if (p + ' ' in text or ' ' + p in text) or has_number_comma:
             out = out.replace(p, '')
@@ -87,27 +100,37 @@ def process_digit_article(text: str) -> str:
     return ' '.join(CONTRACTIONS.get(word, word) for word in words)
 
 
-def normalize_prediction(answer: str) -> str:
-    """What the official evaluation compares: a predicted answer after all its normalization."""
-    answer = answer.replace('\n', ' ').replace('\t', ' ').strip()
+def normalize_answer(answer: str) -> str:
+    """``processDigitArticle(processPunctuation(answer))``, what differing answers are compared by."""
     return process_digit_article(process_punctuation(answer))
 
 
-def vqa_accuracy(pred_answer: str, gt_answers: Sequence[str]) -> float:
+def _strip(answer: str) -> str:
+    return answer.replace('\n', ' ').replace('\t', ' ').strip()
+
+
+def vqa_accuracy(pred_answer: str, gt_answers: Sequence[str], pre2021: bool = False) -> float:
     """Official VQA accuracy (0..1) of one prediction against the human answers.
 
-    ``gt_answers`` are the raw human answers (10 for VQAv2).  The score is the
-    mean over the leave-one-out subsets of ``min(1, #matches / 3)``; the
-    official tool tells answers apart by ``answer_id``, i.e. by position, as
-    done here.  With a single reference answer that formula is always 0, so a
-    single answer is scored by exact match instead.
+    ``gt_answers`` are the raw human answers (10 for VQAv2), told apart by
+    position as the official tool does by ``answer_id``.  With a single answer
+    the leave-one-out formula is always 0, so one answer is scored by equality
+    (of the stripped strings: one answer is "all identical").  ``pre2021``
+    scores as ``vqaEval.py`` did before commit a013f00 (see the module doc).
     """
     if not gt_answers:
         raise ValueError('a question needs at least one ground-truth answer')
-    pred = normalize_prediction(pred_answer)
-    gts = list(gt_answers)
-    if len(set(gts)) > 1:
-        gts = [process_punctuation(a) for a in gts]
+    if pre2021:
+        pred = normalize_answer(_strip(pred_answer))
+        gts = list(gt_answers)
+        if len(set(gts)) > 1:
+            gts = [process_punctuation(a) for a in gts]
+    else:
+        pred = _strip(pred_answer)
+        gts = [_strip(a) for a in gt_answers]
+        if len(set(gts)) > 1:
+            gts = [normalize_answer(a) for a in gts]
+            pred = normalize_answer(pred)
     if len(gts) == 1:
         return float(gts[0] == pred)
     matches = sum(a == pred for a in gts)
@@ -123,11 +146,10 @@ class EvalAIAnswerProcessor:
 
     Applied to predictions before writing a VQAv2 submission (and, with
     ``VQAAcc(postprocess=True)``, before scoring).  Unlike the official
-    evaluation it also removes ``-`` and ``!`` and splits ``'s``.
+    evaluation it lower-cases first, deletes ``,`` and ``?`` outright, splits
+    ``'s`` off (``it 's``) and always normalizes.
     """
 
-    PUNCTUATION = [';', r'/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_', '-', '>', '<', '@', '`',
-                   ',', '?', '!']
     COMMA_STRIP = re.compile(r'(?<=\d)(\,)+(?=\d)')
 
     def word_tokenize(self, word: str) -> str:
@@ -135,18 +157,8 @@ class EvalAIAnswerProcessor:
         word = word.replace(',', '').replace('?', '').replace("'s", " 's")
         return word.strip()
 
-    def process_punctuation(self, text: str) -> str:
-        out = text
-        has_number_comma = self.COMMA_STRIP.search(text) is not None
-        for p in self.PUNCTUATION:
-            if (p + ' ' in text or ' ' + p in text) or has_number_comma:
-                out = out.replace(p, '')
-            else:
-                out = out.replace(p, ' ')
-        return PERIOD_STRIP.sub('', out, re.UNICODE)  # count=32, as in the original
-
     def __call__(self, answer: str) -> str:
         answer = self.word_tokenize(answer)
         answer = answer.replace('\n', ' ').replace('\t', ' ').strip()
-        answer = self.process_punctuation(answer)
+        answer = process_punctuation(answer, self.COMMA_STRIP)
         return process_digit_article(answer)

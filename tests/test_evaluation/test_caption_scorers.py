@@ -6,7 +6,7 @@ import pytest
 from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 
-from llava_mm.evaluation.caption_scorers import FastBleu, FastCider, bleu_cider
+from llava_mm.evaluation.caption.scorers import FastBleu, FastCider, bleu_cider
 
 WORDS = ('a an the man woman dog cat two on of with in near red blue big sitting standing riding '
          'street beach table pizza horse bus -lrb- -rrb- 2 1/2 n\'t \'s').split()

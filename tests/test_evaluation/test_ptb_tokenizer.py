@@ -4,7 +4,7 @@ import random
 import pytest
 
 from llava_mm.evaluation import PTBTokenizer, tokenize_lines
-from llava_mm.evaluation import ptb_tokenizer
+from llava_mm.evaluation.caption import ptb_tokenizer
 
 from .caption_corpus import caption_corpus
 from .java_reference import java_tokenize_lines, requires_java

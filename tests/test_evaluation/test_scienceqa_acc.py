@@ -1,6 +1,8 @@
-"""ScienceQAAcc reads answers like LLaVA's eval_science_qa.py, plus a few lenient forms."""
+"""ScienceQAAcc reads answers exactly like LLaVA's eval_science_qa.py, plus a few lenient forms (opt-in)."""
 import itertools
+import random
 import re
+from pathlib import Path
 
 import pytest
 from mmpretrain.structures import DataSample
@@ -10,33 +12,93 @@ from llava_mm.registry import METRICS
 
 
 def llava_pred_idx(pred_text, choices, options=('A', 'B', 'C', 'D', 'E')):
-    """Transcription of the answer reading in LLaVA's llava/eval/eval_science_qa.py (main + get_pred_idx)."""
+    """Transcription of LLaVA's answer reading (haotian-liu/LLaVA main, llava/eval/eval_science_qa.py).
+
+    ``model_vqa_science.py`` writes ``outputs.strip()``; then ``__main__`` picks
+    ``answer`` and ``get_pred_idx`` maps it to an index.
+    """
     options = list(options)
-    pred_text = pred_text.replace('\n', '. ')
-    if pred_text.strip() in options:
-        answer = pred_text.strip()
-    elif len(pred_text) >= 3 and pred_text[0] in options and pred_text[1:3] == '. ':
+    pred_text = pred_text.strip()  # model_vqa_science.py
+
+    if pred_text in options:
+        answer = pred_text
+    elif len(pred_text) >= 3 and pred_text[0] in options and pred_text[1:3] == ". ":
         answer = pred_text[0]
-    elif 'The answer is ' in pred_text:
-        match = re.compile(r'The answer is ([A-E])\.').search(pred_text)
-        if match:
-            answer = match.group(1)
-        else:
-            match = re.compile(r'The answer is ([A-E])').search(pred_text)
-            answer = match.group(1) if match else 'FAILED'
     else:
-        answer = 'FAILED'
-    prediction = answer.replace('\n', '. ')
+        pattern = re.compile(r'The answer is ([A-Z]).')
+        res = pattern.findall(pred_text)
+        if len(res) == 1:
+            answer = res[0]  # 'A', 'B', ...
+        else:
+            answer = "FAILED"
+
+    return get_pred_idx(answer, choices, options)
+
+
+def get_pred_idx(prediction, choices, options):
     if prediction in options[:len(choices)]:
         return options.index(prediction)
-    return -1
+    else:
+        return -1
 
 
-REPLIES = ['A', 'B', 'C', 'D', 'E', ' B ', 'B\n', 'b', 'B.', 'B:', '(B)', 'B)', 'B. cat', 'B.cat', 'E. x',
-           'The answer is B.', 'The answer is C', 'I think. The answer is A. Because', 'The answer is F.',
-           'The answer is (B).', 'the answer is B.', 'cat', 'Cat.', 'dog', 'a dog', 'mouse!', '', 'FAILED',
-           'A dog is an animal', 'Answer: B', 'B\nbecause cats', 'A.\nB.']
+REPLIES = ['A', 'B', 'C', 'D', 'E', 'F', ' B ', 'B\n', '\nB', 'b', 'B.', 'B:', '(B)', 'B)', 'B. cat', 'B.cat',
+           'B.  cat', 'E. x', 'F. x', 'B. ', 'The answer is B.', 'The answer is C', 'The answer is C ',
+           'The answer is C\n', 'The answer is C\nok', 'I think. The answer is A. Because', 'The answer is F.',
+           'The answer is (B).', 'the answer is B.', 'The answer is B. The answer is B.',
+           'The answer is A. Or the answer is B.', 'The answer is AB', 'The answer isB.', 'cat', 'Cat.', 'dog',
+           'a dog', 'mouse!', '', 'FAILED', 'A dog is an animal', 'Answer: B', 'B\nbecause cats', 'A.\nB.',
+           'B.\nThe answer is B.', 'Because cats.\nThe answer is A.', 'C. x\nThe answer is B.']
 CHOICES = [['cat', 'dog'], ['cat', 'dog', 'a dog'], ['cat', 'dog', 'mouse', 'bird', 'fish']]
+
+
+def generated_replies(n, seed):
+    """``n`` (reply, choices) pairs in the forms models give: letters, 'B. text', 'The answer is B.' after an
+    explanation, several or no such phrases, other letters and punctuation, newlines and outer whitespace."""
+    rng = random.Random(seed)
+    texts = ['cat', 'dog', 'mouse', 'bird', 'fish', 'a dog', 'Yes', 'north pole', '3.5 cm']
+    explanations = ['Because cats are mammals.', 'Look at the picture', 'B is wrong', 'It is A or C.', '',
+                    'The magnets attract.', 'Answer: C', 'A magnet. The poles']
+    out = []
+    for _ in range(n):
+        choices = rng.sample(texts, rng.randint(2, 5))
+        letter = rng.choice('ABCDEFGZ')
+        form = rng.randrange(9)
+        if form == 0:
+            reply = letter
+        elif form == 1:
+            reply = letter + rng.choice(['. ', '.', ': ', ') ', '.\n', ' . ', '. \n']) + rng.choice(texts)
+        elif form == 2:
+            reply = rng.choice(explanations) + rng.choice([' ', '\n', '. ', '']) + 'The answer is ' + letter + \
+                rng.choice(['.', '', ' ', '\n', '!', '. ', ').', 'x'])
+        elif form == 3:
+            second = rng.choice('ABCDE')
+            reply = f'The answer is {letter}. ' + rng.choice(explanations) + f' The answer is {second}.'
+        elif form == 4:
+            reply = rng.choice(['the answer is ', 'The Answer is ', 'The answer: ', 'Answer is ']) + letter + '.'
+        elif form == 5:
+            reply = rng.choice(choices) + rng.choice(['', '.', '!', '\n'])
+        elif form == 6:
+            reply = f'({letter})' + rng.choice(['', ' ' + rng.choice(texts)])
+        elif form == 7:
+            reply = letter.lower() + rng.choice(['', '. ' + rng.choice(texts)])
+        else:
+            reply = rng.choice(explanations) + f'\n{letter}. ' + rng.choice(texts)
+        if rng.random() < 0.25:
+            reply = rng.choice([' ', '\n', '  ', '\t']) + reply + rng.choice([' ', '\n', ''])
+        out.append((reply, choices))
+    return out
+
+
+GENERATED = generated_replies(600, seed=0)
+
+
+def test_strict_parsing_equals_llava_on_generated_replies():
+    differing = [(r, c) for r, c in GENERATED if parse_choice(r, c) != llava_pred_idx(r, c)]
+    assert differing == []
+    # the set reaches every outcome: read correctly, read as a letter beyond the choices, FAILED
+    outcomes = [llava_pred_idx(r, c) for r, c in GENERATED]
+    assert len(set(outcomes)) == 6 and outcomes.count(-1) > 100
 
 
 @pytest.mark.parametrize('reply, choices', list(itertools.product(REPLIES, CHOICES)))
@@ -53,6 +115,8 @@ def test_lenient_parsing_only_adds_to_what_llava_reads(reply, choices):
 
 @pytest.mark.parametrize('reply, expected', [
     ('B.', 1), ('B:', 1), ('(B)', 1), ('B)', 1), ('Cat.', 0), (' dog ', 1), ('DOG', 1),
+    ('The answer is B', 1), ('The answer is (B).', 1), ('The answer is B. The answer is B.', 1),
+    ('The answer is A. The answer is B.', -1),  # contradicting phrases are not guessed
     ('E.', -1),  # letter beyond the choices
     ('A dog is an animal', -1), ('Answer: B', -1), ('mouse', -1), ('', -1),
 ])
@@ -115,4 +179,19 @@ def test_duplicate_questions_count_once():
 def test_default_parsing_is_exactly_llavas():
     """Reported ScienceQA numbers must be LLaVA's: lenient forms are opt-in."""
     assert parse_choice('B.', ['cat', 'dog']) == -1 == llava_pred_idx('B.', ['cat', 'dog'])
+    assert parse_choice('The answer is B', ['cat', 'dog']) == -1  # nothing after the letter
+    assert parse_choice('The answer is Bob', ['cat', 'dog']) == 1  # any character after it will do
+    assert parse_choice('The answer is B. The answer is B.', ['cat', 'dog']) == -1  # two matches
     assert parse_choice('B', ['cat', 'dog']) == 1
+
+
+def test_shipped_config_scores_like_llava():
+    """configs/llava/_base_/datasets/scienceqa.py builds the metric LLaVA's script agrees with."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(Path(__file__).parents[2] / 'configs/llava/_base_/datasets/scienceqa.py')
+    metric = METRICS.build(cfg.test_evaluator)
+    samples = [dict(pred_answer=r, choices=c, gt_answer=i % len(c), question_id=i)
+               for i, (r, c) in enumerate(GENERATED)]
+    metric.process(None, samples)
+    expected = 100.0 * sum(llava_pred_idx(r, c) == i % len(c) for i, (r, c) in enumerate(GENERATED)) / len(samples)
+    assert metric.evaluate(len(samples))['scienceqa/accuracy'] == pytest.approx(expected)

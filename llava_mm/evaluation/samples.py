@@ -1,13 +1,9 @@
-"""Small helpers shared by the metrics."""
+"""How the metrics read data samples: named fields, plain ids, one result per question."""
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Dict, List
 
-from llava_mm.datasets.annotation_files import load_json
-from llava_mm.fileio import write_bytes_atomic
-
-__all__ = ['get_field', 'dump_json_atomic', 'load_json_file']
+__all__ = ['get_field', 'plain_value', 'first_per_question']
 
 _MISSING = object()
 
@@ -35,11 +31,24 @@ def get_field(sample: Any, key: str, default: Any = _MISSING) -> Any:
     raise KeyError(f'data sample has no {key!r} field (fields: {sorted(map(str, known))})')
 
 
-def dump_json_atomic(obj: Any, path: str) -> None:
-    """Write ``obj`` as JSON so that ``path`` is either the old file or the complete new one."""
-    write_bytes_atomic(path, json.dumps(obj).encode('utf-8'))
+def plain_value(value: Any) -> Any:
+    """The Python value of a tensor / numpy scalar (ids and labels arrive as either)."""
+    return value.item() if hasattr(value, 'item') and callable(value.item) else value
 
 
-def load_json_file(path: str, what: str) -> Any:
-    """``json.load`` with errors that name the file (and what it was supposed to be)."""
-    return load_json(path, what)
+def first_per_question(results: List[Dict[str, Any]], key: str = 'question_id') -> List[Dict[str, Any]]:
+    """Drop results whose ``key`` was seen before (distributed padding), keeping the first.
+
+    Ids are compared as text, so ``7``, ``'7'`` and ``tensor(7)`` are one question;
+    results without an id (``None``) are all kept.
+    """
+    seen, out = set(), []
+    for result in results:
+        qid = result[key]
+        if qid is not None:
+            text = str(plain_value(qid))
+            if text in seen:
+                continue
+            seen.add(text)
+        out.append(result)
+    return out

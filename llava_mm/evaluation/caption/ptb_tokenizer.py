@@ -32,7 +32,7 @@ import re
 import unicodedata
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ['PTBTokenizer', 'PUNCTUATIONS', 'ptb_tokenize']
+__all__ = ['PTBTokenizer', 'PUNCTUATIONS', 'ptb_tokenize', 'tokenize_lines']
 
 #: Tokens pycocoevalcap removes after tokenizing (exactly its list, case included).
 PUNCTUATIONS = frozenset([

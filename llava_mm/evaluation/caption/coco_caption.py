@@ -7,7 +7,7 @@ that have a prediction), computed as follows:
 * tokenization: :mod:`.ptb_tokenizer`, a Python port of the Stanford
   PTBTokenizer jar that pycocoevalcap runs through Java (same tokens, same
   punctuation removal), so scores do not change with or without Java;
-* BLEU-1..4 and CIDEr-D: :mod:`.caption_scorers` (pycocoevalcap's formulas,
+* BLEU-1..4 and CIDEr-D: :mod:`.scorers` (pycocoevalcap's formulas,
   vectorized; equal to pycocoevalcap to 1e-9);
 * ROUGE-L: pycocoevalcap's ``Rouge``; METEOR: pycocoevalcap's ``Meteor``
   (a Java program, so reported only when ``java`` is on PATH); SPICE is never
@@ -23,21 +23,15 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Union
 
 from mmengine.evaluator import BaseMetric
 
+from llava_mm.datasets.annotation_files import load_json
 from llava_mm.registry import METRICS
-from .caption_scorers import bleu_cider
+from ..samples import get_field, plain_value
 from .ptb_tokenizer import tokenize_lines
-from .utils import get_field, load_json_file
+from .scorers import bleu_cider
 
 __all__ = ['COCOCaption', 'coco_caption_scores']
 
 GroundTruth = Dict[str, Any]
-
-
-def _plain_id(value: Any) -> Hashable:
-    """Image ids may arrive as tensors / numpy scalars; use the Python value."""
-    if hasattr(value, 'item') and callable(value.item):
-        value = value.item()
-    return value
 
 
 class _CaptionGroundTruth:
@@ -61,7 +55,7 @@ class _CaptionGroundTruth:
 
     def resolve(self, image_id: Any) -> Optional[Hashable]:
         """The ground-truth id matching a predicted id (``391895`` and ``'391895'`` match)."""
-        image_id = _plain_id(image_id)
+        image_id = plain_value(image_id)
         try:
             if image_id in self.refs:
                 return image_id
@@ -73,7 +67,7 @@ class _CaptionGroundTruth:
 def _load_ground_truth(ann_file: Union[str, GroundTruth]) -> _CaptionGroundTruth:
     if isinstance(ann_file, dict):
         return _CaptionGroundTruth(ann_file, 'ground truth dict')
-    return _CaptionGroundTruth(load_json_file(ann_file, 'COCO caption ground truth'), ann_file)
+    return _CaptionGroundTruth(load_json(ann_file, 'COCO caption ground truth'), ann_file)
 
 
 def _java_available() -> bool:
@@ -103,7 +97,7 @@ def coco_caption_scores(ground_truth: Union[str, GroundTruth], predictions: Sequ
     for pred in predictions:
         image_id = gt.resolve(pred['image_id'])
         if image_id is None:
-            unknown.append(_plain_id(pred['image_id']))
+            unknown.append(plain_value(pred['image_id']))
             continue
         caption = pred['caption']
         if not isinstance(caption, str):
@@ -183,7 +177,7 @@ class COCOCaption(BaseMetric):
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         for sample in data_samples:
             self.results.append({
-                'image_id': _plain_id(get_field(sample, 'image_id')),
+                'image_id': plain_value(get_field(sample, 'image_id')),
                 'caption': get_field(sample, 'pred_caption'),
             })
 
