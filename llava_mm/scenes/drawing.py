@@ -47,6 +47,7 @@ class Pen:
         self.accent = (_mix(rgb, (255, 255, 255), 0.3) if _is_dark(rgb)
                        else _mix(rgb, (0, 0, 0), 0.15 if min(rgb) > 200 else 0.3))
         self.width = max(2, round(self.side * 0.03))
+        self.thin = max(1, round(self.side * 0.012))  # outline of small features (eyes, tongue)
 
     def p(self, u: float, v: float) -> Point:
         return self.x0 + u * self.side, self.y0 + v * self.side
@@ -54,9 +55,10 @@ class Pen:
     def rect(self, u0: float, v0: float, u1: float, v1: float) -> List[Point]:
         return [self.p(u0, v0), self.p(u1, v1)]
 
-    def ellipse(self, u0, v0, u1, v1, fill=None, outline=True) -> None:
+    def ellipse(self, u0, v0, u1, v1, fill=None, outline=True, thin=False) -> None:
+        width = (self.thin if thin else self.width) if outline else 0
         self.draw.ellipse(self.rect(u0, v0, u1, v1), fill=fill or self.rgb,
-                          outline=self.outline if outline else None, width=self.width if outline else 0)
+                          outline=self.outline if outline else None, width=width)
 
     def polygon(self, points: Sequence[Point], fill=None, outline=True) -> None:
         self.draw.polygon([self.p(u, v) for u, v in points], fill=fill or self.rgb,
@@ -67,7 +69,7 @@ class Pen:
                        width=max(1, round(self.side * width)))
 
     def eye(self, u: float, v: float, r: float) -> None:
-        self.ellipse(u - r, v - r, u + r, v + r, fill=EYE_WHITE)
+        self.ellipse(u - r, v - r, u + r, v + r, fill=EYE_WHITE, thin=True)
         self.ellipse(u - r / 2, v - r / 2, u + r / 2, v + r / 2, fill=PUPIL, outline=False)
 
 
@@ -138,7 +140,7 @@ def _dog(pen: Pen) -> None:
     pen.ellipse(0.7, 0.12, 0.96, 0.56, fill=pen.accent)
     pen.ellipse(0.35, 0.36, 0.65, 0.6, fill=_mix(pen.rgb, (255, 255, 255), 0.5))
     pen.ellipse(0.44, 0.37, 0.56, 0.45, fill=PUPIL, outline=False)
-    pen.ellipse(0.45, 0.52, 0.55, 0.66, fill=PINK)
+    pen.ellipse(0.45, 0.52, 0.55, 0.66, fill=PINK, thin=True)
     pen.eye(0.37, 0.28, 0.06)
     pen.eye(0.63, 0.28, 0.06)
 
@@ -230,12 +232,15 @@ def draw_background(draw: ImageDraw.ImageDraw, background: Background, width: in
         raise ValueError(f'unknown background pattern {background.pattern!r}')
 
 
-def render_scene(scene: Scene) -> Image.Image:
-    """The RGB picture of ``scene`` at its size."""
-    s = SUPERSAMPLE
+def render_scene(scene: Scene, scale: int = 1) -> Image.Image:
+    """The RGB picture of ``scene``, ``scale`` times its size (larger only for display: the
+    drawing is the same, with finer edges)."""
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f'scale must be a positive integer, got {scale!r}')
+    s = SUPERSAMPLE * scale
     img = Image.new('RGB', (scene.width * s, scene.height * s))
     draw = ImageDraw.Draw(img)
     draw_background(draw, scene.background, scene.width * s, scene.height * s, scale=s)
     for obj in scene.objects:
         draw_object(draw, obj.kind, obj.colour, [c * s for c in obj.box])
-    return img.reduce(s)  # the mean of each s x s block
+    return img.reduce(SUPERSAMPLE)  # the mean of each block: smooth edges

@@ -26,6 +26,7 @@ def overlap(a, b):
 def test_objects_are_inside_apart_and_large_enough(scenes):
     for scene in scenes:
         longer = max(scene.width, scene.height)
+        assert abs(scene.width - scene.height) >= 30 and 160 <= min(scene.width, scene.height) <= longer <= 320
         boxes = [o.box for o in scene.objects]
         for i, (x0, y0, x1, y1) in enumerate(boxes):
             assert 0 <= x0 < x1 <= scene.width and 0 <= y0 < y1 <= scene.height
