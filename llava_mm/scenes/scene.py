@@ -10,7 +10,7 @@ import random
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from .vocabulary import ANIMALS, KINDS, PALETTES, PATTERNS, SHAPES, SIZE_RANGES, SIZES, colours_on
+from .vocabulary import ANIMALS, PALETTES, PATTERNS, SHAPES, SIZE_RANGES, SIZES, colours_on
 
 Box = Tuple[int, int, int, int]
 
@@ -78,24 +78,20 @@ class Scene:
         return pairs
 
 
-def _side(rng: random.Random, low: int, high: int) -> int:
-    return rng.randint(low, high)
-
-
 def _canvas(rng: random.Random, layout: str, count: int) -> Tuple[int, int]:
     """(width, height) for a layout: never square, long enough along a row or column."""
     if layout == 'single':
         while True:
-            w, h = _side(rng, MIN_SIDE, MAX_SIDE), _side(rng, MIN_SIDE, MAX_SIDE)
+            w, h = rng.randint(MIN_SIDE, MAX_SIDE), rng.randint(MIN_SIDE, MAX_SIDE)
             if abs(w - h) >= 40:
                 return w, h
     if layout == 'grid':
         while True:
-            w, h = _side(rng, 230, MAX_SIDE), _side(rng, 230, MAX_SIDE)
+            w, h = rng.randint(230, MAX_SIDE), rng.randint(230, MAX_SIDE)
             if abs(w - h) >= 30:
                 return w, h
-    long_side = _side(rng, 240 if count == 2 else 270, MAX_SIDE)
-    short_side = _side(rng, MIN_SIDE, long_side - (40 if count == 2 else 60))
+    long_side = rng.randint(240 if count == 2 else 270, MAX_SIDE)
+    short_side = rng.randint(MIN_SIDE, long_side - (40 if count == 2 else 60))
     return (long_side, short_side) if layout == 'row' else (short_side, long_side)
 
 
@@ -165,5 +161,3 @@ def sample_scene(rng: random.Random, count: Optional[int] = None) -> Scene:
                                    box=_place(rng, cell, side)))
     return Scene(width=w, height=h, layout=layout, background=background, objects=tuple(objects))
 
-
-__all__ = ['Background', 'KINDS', 'Scene', 'SceneObject', 'sample_scene']

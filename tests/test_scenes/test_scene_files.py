@@ -20,7 +20,7 @@ from llava_mm.evaluation.coco_caption import coco_caption_scores
 from llava_mm.evaluation.vqa_normalization import vqa_accuracy
 from llava_mm.models.builder import llava_test_pipeline
 from llava_mm.registry import DATASETS, METRICS
-from llava_mm.scenes import scene_corpus, write_scenes
+from llava_mm.scenes import Scene, render_scene, scene_corpus, write_scenes
 from llava_mm.scenes.drawing import COLOUR_POINTS
 from llava_mm.scenes.vocabulary import COLOURS
 
@@ -137,6 +137,13 @@ def test_images_are_non_square_and_show_each_object_in_its_named_colour(data):
             assert np.abs(outside - named).max() > 25, (record['image'], obj)
             assert obj['position'] == position_from_box(obj, width, height, scene['layout']), (record['image'], obj)
     assert len(sizes) > NUM_IMAGES // 2  # sizes vary
+
+
+def test_scenes_json_redraws_the_images(data):
+    for record in list(data['scenes'].values())[:5]:
+        redrawn = np.asarray(render_scene(Scene.from_dict(record['scene']))).astype(int)
+        saved = np.asarray(Image.open(data['root'] / record['image']).convert('RGB')).astype(int)
+        assert np.abs(redrawn - saved).mean() < 2  # JPEG quality 95
 
 
 # ------------------------------------------------------------------- VQAv2
