@@ -16,8 +16,8 @@ from tiny_checkpoints import apply_delta_reference, write_shards
 
 from llava_mm import get_model, inference_model
 from llava_mm.converters import iter_safetensors, read_config
-from llava_mm.converters import delta as delta_module
-from llava_mm.converters.delta import DeltaMismatchError, WrongModelTypeError
+from llava_mm.converters import original_llava as delta_module
+from llava_mm.converters.original_llava import DeltaMismatchError, WrongModelTypeError
 
 SCRIPT = 'llava-delta2mmpre.py'
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
-from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
+from llava_mm.converters import export_hf_llava  # noqa: E402
+from llava_mm.converters.formats import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -31,7 +32,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
-    from llava_mm.converters.hf_export import export_hf_llava
     out = export_hf_llava(args.src, args.out, pad_vocab_to=args.pad_vocab_to, **output_kwargs(args))
     print(f'Wrote {out}')
     return out
