@@ -29,7 +29,7 @@ from mmengine.config import Config
 from llava_mm.fileio import check_output
 from .fetch import fetch_checkpoint
 from .hf_config import read_json
-from .hf_llava import config_from_hf_llava, hf_llava_stream, is_hf_llava_config, write_hf_llava_dir
+from .hf_llava import config_from_hf_llava, hf_llava_stream, is_hf_llava_config, restore_exported, write_hf_llava_dir
 from .key_maps import LAYOUTS, LLAVA_MM, detect_layout
 from .llava_mm_dir import check_fits_model, has_tokenizer_files, is_llava_mm_dir, read_config, stream_llava_mm_dir
 from .original_llava import (complete_vision_tower, config_from_original_dir, is_original_llava_config,
@@ -135,10 +135,12 @@ def convert_to_llava_mm(src: str, out: str, config: Optional[Config] = None, vis
                          'llava_mm.list_models() or a config file) with --config')
     cfg = config if config is not None else config_from_dir(local, vision_tower)
     stream = open_weights(str(local), cfg, vision_tower)
+    tokenizer = _tokenizer_source(cfg, stream)
+    if config is None and detect_dir_format(local) == 'hf_llava':
+        cfg, stream, tokenizer = restore_exported(local, cfg, stream)  # undo what llava_mm's export added
     check_fits_model(cfg, stream.specs, str(src))
     tensors = with_progress(stream.tensors, total_bytes(stream.specs), 'Converting', progress)
-    return stream_llava_mm_dir(out, stream.specs, tensors, cfg, _tokenizer_source(cfg, stream), max_shard_bytes,
-                               overwrite=force)
+    return stream_llava_mm_dir(out, stream.specs, tensors, cfg, tokenizer, max_shard_bytes, overwrite=force)
 
 
 def export_hf_llava(src: str, out: str, pad_vocab_to: int = 64, force: bool = False,

@@ -17,8 +17,16 @@ export adds, as the official llava-hf conversion did:
   uses it (features come from a hidden state before it).
 * ``processor_config.json`` (transformers 5) plus a flat
   ``preprocessor_config.json`` (older readers) for ``AutoProcessor``.
-* the llava_mm-only settings (prompt template, task, generation) under the
-  ``llava_mm`` key of ``config.json``, so llava-hf -> llava_mm restores them.
+* a tokenizer that tokenizes as llava_mm does: BOS first, and SentencePiece's
+  ``▁`` at the start of every text segment, also after ``<image>``
+  (transformers' ``legacy`` LLaMA mode, as original LLaVA's per-chunk
+  tokenization and the official llava-hf tokenizers do);
+* ``chat_template.jinja``: LLaVA's ``vicuna_v1`` conversation format, so
+  ``processor.apply_chat_template`` renders what the model was trained on, and
+  ``generation_config.json`` with llava_mm's generation settings (greedy);
+* the llava_mm-only settings (prompt template, task, generation, the vocabulary
+  size before the export) under the ``llava_mm`` key of ``config.json``, so
+  llava-hf -> llava_mm restores them (``restore_exported``).
 
 Weights keep their names' hub spelling (``vision_tower.vision_model.*``,
 ``multi_modal_projector.*``, ``language_model.model.*``,
@@ -31,15 +39,18 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config
-from transformers import (AddedToken, AutoTokenizer, CLIPVisionConfig, LlamaConfig, LlavaConfig,
+from tokenizers import pre_tokenizers
+from transformers import (AddedToken, AutoTokenizer, CLIPVisionConfig, GenerationConfig, LlamaConfig, LlavaConfig,
                           LlavaProcessor)
 
 from llava_mm.fileio import atomic_output
 from llava_mm.models.builder import llava_model_config, llava_test_pipeline
+from llava_mm.models.prompt import PROMPT_TEMPLATES, VICUNA_SYSTEM, resolve_template
 from .hf_config import (clip_vision_config, clip_vision_kwargs, data_preprocessor_from_image_processor,
                         image_processor_config, image_processor_from_pipeline, llama_kwargs,
                         pipeline_from_image_processor, read_json)
 from .key_maps import HF_LLAVA, TO_HF_LLAVA
+from .llava_mm_dir import TOKENIZER_FILES
 from .tensor_io import (DEFAULT_SHARD_BYTES, ShardedSafetensorsWriter, TensorSource, TensorStream, total_bytes,
                         with_progress)
 
@@ -50,6 +61,8 @@ except ImportError:  # older transformers
 
 #: llava_mm settings an export stores in config.json so a round trip keeps them.
 LLAVA_MM_EXTRAS = 'llava_mm'
+#: The extras key of the embedding rows before the export added ``<image>`` and padding.
+ORIGINAL_VOCAB = 'original_vocab_size'
 _EXTRA_KEYS = ('prompt_template', 'task', 'caption_prompt', 'question_template', 'generation_cfg')
 #: transformers' vision_feature_select_strategy -> llava_mm's feature_select, and back.
 FEATURE_SELECT = {'default': 'patch', 'full': 'cls_patch'}
@@ -57,6 +70,41 @@ SELECT_STRATEGY = {v: k for k, v in FEATURE_SELECT.items()}
 IMAGE_TOKEN = '<image>'
 EMBED = 'language_model.model.embed_tokens.weight'
 LM_HEAD = 'language_model.lm_head.weight'
+
+#: LLaVA's ``conv_vicuna_v1.get_prompt()`` (llava/conversation.py, SeparatorStyle.TWO, sep ' ', sep2 '</s>') as a
+#: transformers chat template: system prompt, then ``USER: <image>\n{text} `` / ``ASSISTANT: {text}</s>`` turns,
+#: ``ASSISTANT:`` to generate. The image goes where the user puts it (LLaVA: first turn), as ``<image>\n``
+#: before the text. A leading BOS, which the processor then does not add twice.
+VICUNA_V1_CHAT_TEMPLATE = (
+    "{%- macro text_of(content) -%}"
+    "{%- if content is string -%}{{ content }}"
+    "{%- else -%}{{ content | selectattr('type', 'equalto', 'text') | map(attribute='text') | join(' ') }}"
+    "{%- endif -%}"
+    "{%- endmacro -%}"
+    "{%- macro images_of(content) -%}"
+    "{%- if content is not string -%}"
+    "{%- for item in content if item['type'] == 'image' -%}{{ '<image>\n' }}{%- endfor -%}"
+    "{%- endif -%}"
+    "{%- endmacro -%}"
+    "{{- bos_token or '' -}}"
+    "{%- if messages and messages[0]['role'] == 'system' -%}"
+    "{{- text_of(messages[0]['content']) -}}{%- set turns = messages[1:] -%}"
+    "{%- else -%}"
+    '{{- "' + VICUNA_SYSTEM + '" -}}{%- set turns = messages -%}'
+    "{%- endif -%}"
+    "{{- ' ' -}}"
+    "{%- for message in turns -%}"
+    "{%- if message['role'] == 'user' -%}"
+    "{{- 'USER: ' + images_of(message['content']) + text_of(message['content']) + ' ' -}}"
+    "{%- elif message['role'] == 'assistant' -%}"
+    "{{- 'ASSISTANT: ' + text_of(message['content']) + eos_token -}}"
+    "{%- else -%}"
+    "{{- raise_exception('vicuna_v1 conversations have user and assistant turns (and one system message first), "
+    "not ' + message['role']) -}}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- 'ASSISTANT:' -}}{%- endif -%}"
+)
 
 
 def is_hf_llava_config(raw: dict) -> bool:
@@ -74,6 +122,8 @@ def config_from_hf_llava(path: Path) -> Config:
     layer = raw.get('vision_feature_layer', -2)
     if not isinstance(layer, int):
         raise ValueError(f'{source}: vision_feature_layer={layer!r} (several layers) is not supported')
+    extras = dict(raw.get(LLAVA_MM_EXTRAS) or {})
+    extras.pop(ORIGINAL_VOCAB, None)
     strategy = raw.get('vision_feature_select_strategy', 'default')
     if strategy not in FEATURE_SELECT:
         raise ValueError(f'{source}: vision_feature_select_strategy={strategy!r} is not supported '
@@ -93,7 +143,7 @@ def config_from_hf_llava(path: Path) -> Config:
     model = llava_model_config(clip_vision_kwargs(vision), text, projector='mlp2x_gelu', feature_layer=layer,
                                feature_select=FEATURE_SELECT[strategy], tokenizer=str(path),
                                question_template='{question}', data_preprocessor=data_preprocessor)
-    model.update(raw.get(LLAVA_MM_EXTRAS) or {})
+    model.update(extras)
     return Config(dict(default_scope='llava_mm', model=model, test_pipeline=pipeline))
 
 
@@ -128,6 +178,9 @@ def _check_exportable(model: dict) -> None:
         raise ValueError(f'Cannot export language model {model.get("language_model", {}).get("type")!r}')
     if model.get('vision_tower', {}).get('type') != 'CLIPVisionTower':
         raise ValueError(f'Cannot export vision tower {model.get("vision_tower", {}).get("type")!r}')
+    if resolve_template(model.get('prompt_template', 'vicuna_v1')) != PROMPT_TEMPLATES['vicuna_v1']:
+        raise ValueError(f'Cannot export prompt_template={model.get("prompt_template")!r}: the exported chat template '
+                         "renders LLaVA v1.5's vicuna_v1 format only")
 
 
 def _pad_rows(tensor: torch.Tensor, rows: int) -> torch.Tensor:
@@ -137,18 +190,31 @@ def _pad_rows(tensor: torch.Tensor, rows: int) -> torch.Tensor:
     return torch.cat([tensor, mean.expand(rows - tensor.shape[0], -1)])
 
 
-def _tokenizer_with_image_token(tokenizer_path: str):
+def _hf_tokenizer(tokenizer_path: str):
+    """The model's tokenizer with ``<image>``, set to give llava_mm's prompt ids from the whole prompt text."""
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
     if IMAGE_TOKEN not in tokenizer.get_vocab():
         tokenizer.add_tokens(AddedToken(IMAGE_TOKEN, special=True, normalized=False), special_tokens=True)
     if tokenizer.pad_token is None:  # like llava_mm (and LLaVA): pad with unk; pads are masked
         tokenizer.pad_token = tokenizer.unk_token if tokenizer.unk_token is not None else tokenizer.eos_token
     tokenizer.padding_side = 'left'
+    tokenizer.chat_template = VICUNA_V1_CHAT_TEMPLATE
+    if tokenizer.bos_token is not None:  # llava_mm (as LLaVA's tokenizer_image_token) starts every prompt with BOS
+        tokenizer.add_bos_token = True
+    backend = getattr(tokenizer, 'backend_tokenizer', None)
+    pre = backend.pre_tokenizer if backend is not None else None
+    if isinstance(pre, pre_tokenizers.Metaspace) and pre.prepend_scheme == 'first':
+        # llava_mm tokenizes the text before and after <image> separately, each with SentencePiece's dummy
+        # prefix: the whole prompt tokenizes the same only if every segment gets it ('always', legacy mode).
+        pre.prepend_scheme = 'always'
+        backend.pre_tokenizer = pre
+        tokenizer.legacy = True
+        tokenizer.init_kwargs['legacy'] = True
     return tokenizer
 
 
 def hf_llava_config(cfg: Config, vocab_size: int, image_token_index: int, pad_token_id: Optional[int],
-                    dtype: torch.dtype):
+                    dtype: torch.dtype, original_vocab: int):
     """The ``LlavaConfig`` of a llava_mm config."""
     model = cfg.model
     text = {k: v for k, v in copy.deepcopy(model.language_model).items() if k != 'type'}
@@ -164,7 +230,8 @@ def hf_llava_config(cfg: Config, vocab_size: int, image_token_index: int, pad_to
                          tie_word_embeddings=bool(text.get('tie_word_embeddings', False)))
     config.architectures = ['LlavaForConditionalGeneration']
     config.dtype = dtype
-    setattr(config, LLAVA_MM_EXTRAS, {k: _plain(model[k]) for k in _EXTRA_KEYS if k in model})
+    extras = {k: _plain(model[k]) for k in _EXTRA_KEYS if k in model}
+    setattr(config, LLAVA_MM_EXTRAS, {**extras, ORIGINAL_VOCAB: original_vocab})
     return config
 
 
@@ -179,7 +246,8 @@ def _save_processor(out: Path, cfg: Config, tokenizer) -> None:
     processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer,
                                patch_size=vision.vision_config.get('patch_size', 14),
                                vision_feature_select_strategy=SELECT_STRATEGY[vision.get('feature_select', 'patch')],
-                               num_additional_image_tokens=1, image_token=IMAGE_TOKEN)
+                               num_additional_image_tokens=1, image_token=IMAGE_TOKEN,
+                               chat_template=VICUNA_V1_CHAT_TEMPLATE)
     processor.save_pretrained(str(out))
     image_processor.to_json_file(str(out / 'preprocessor_config.json'))
 
@@ -189,7 +257,7 @@ def write_hf_llava_dir(out: str, cfg: Config, stream: TensorStream, pad_vocab_to
     """Write ``out``, a directory ``LlavaForConditionalGeneration`` / ``AutoProcessor`` load, from the
     llava_mm config and llava_mm-named tensors of a model (see ``formats.export_hf_llava``)."""
     _check_exportable(cfg.model)
-    tokenizer = _tokenizer_with_image_token(cfg.model.tokenizer.name_or_path)
+    tokenizer = _hf_tokenizer(cfg.model.tokenizer.name_or_path)
     specs = stream.specs
     rows = specs[EMBED][1][0]
     vocab = max(rows, len(tokenizer))
@@ -212,7 +280,56 @@ def write_hf_llava_dir(out: str, cfg: Config, stream: TensorStream, pad_vocab_to
         items = with_progress(hf_tensors(), total_bytes(hf_specs), 'Exporting', progress)
         ShardedSafetensorsWriter(tmp, hf_specs, max_shard_bytes).write_all(items)
         config = hf_llava_config(cfg, vocab, tokenizer.convert_tokens_to_ids(IMAGE_TOKEN), tokenizer.pad_token_id,
-                                 specs[EMBED][0])
+                                 specs[EMBED][0], rows)
         config.save_pretrained(str(tmp))
+        GenerationConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, **cfg.model.get('generation_cfg', {})).save_pretrained(
+                             str(tmp))
         _save_processor(tmp, cfg, tokenizer)
     return Path(out)
+
+
+# ---------------------------------------- back from an export
+class _TokenizerFilesWithout:
+    """A tokenizer directory's files minus the added tokens from ``first_id`` on (what the export added);
+    written by ``save_pretrained`` like a tokenizer object."""
+
+    def __init__(self, folder: Path, first_id: int) -> None:
+        self.folder, self.first_id = Path(folder), first_id
+
+    def save_pretrained(self, out_dir: str) -> None:
+        for name in TOKENIZER_FILES:
+            if not (self.folder / name).is_file():
+                continue
+            text = (self.folder / name).read_text()
+            if name == 'tokenizer.json':
+                data = json.loads(text)
+                data['added_tokens'] = [t for t in data.get('added_tokens', []) if t['id'] < self.first_id]
+                text = json.dumps(data, ensure_ascii=False)
+            elif name == 'tokenizer_config.json':
+                data = json.loads(text)
+                decoder = data.get('added_tokens_decoder') or {}
+                data['added_tokens_decoder'] = {k: v for k, v in decoder.items() if int(k) < self.first_id}
+                text = json.dumps(data, indent=2, ensure_ascii=False)
+            (Path(out_dir) / name).write_text(text)
+
+
+def restore_exported(path: Path, cfg: Config, stream: TensorStream):
+    """``(cfg, stream, tokenizer)`` of a llava_mm export as they were before it: the embedding and ``lm_head``
+    rows and the tokens the export added are removed again. Other llava-hf directories pass unchanged."""
+    path = Path(path)
+    rows = (read_json(path / 'config.json').get(LLAVA_MM_EXTRAS) or {}).get(ORIGINAL_VOCAB)
+    if rows is None:
+        return cfg, stream, path
+    cfg = cfg.copy()
+    cfg.model.language_model.vocab_size = rows
+    specs = dict(stream.specs)
+    for name in (EMBED, LM_HEAD):
+        if name in specs:
+            specs[name] = (specs[name][0], (rows, ) + tuple(specs[name][1][1:]))
+
+    def tensors():
+        for name, tensor in stream.tensors:
+            yield name, tensor[:rows] if name in (EMBED, LM_HEAD) else tensor
+
+    return cfg, TensorStream(specs, tensors(), path), _TokenizerFilesWithout(path, rows)
