@@ -34,6 +34,7 @@ from transformers import CLIPVisionConfig
 
 from llava_mm.fileio import atomic_output, check_output
 from llava_mm.models.builder import PROJECTORS, llava_model_config
+from llava_mm.models.language_model import build_tokenizer
 from .fetch import fetch_model_dir
 from .hf_config import (clip_vision_config, clip_vision_kwargs, data_preprocessor_from_image_processor,
                         image_processor_config, llama_kwargs, pipeline_from_image_processor, read_json)
@@ -251,12 +252,21 @@ def plan_merge(base: str, delta: str, vision_tower: Optional[str] = None) -> Mer
     vision_dir = clip_dir(vision_tower_id(raw, vision_tower))
     vision_config, image_processor = clip_config(vision_dir)
     config = config_from_original(raw, vision_config, image_processor)
+    config.model.language_model.update(_special_token_ids(delta_dir))
     if any(n.startswith('vision_tower.') for n in merged_specs):
         vision_dir, specs = None, merged_specs
     else:
         specs = {**clip_vision_specs(vision_dir, MERGE_DTYPE), **merged_specs}
     check_fits_model(config, specs, f'{base_dir} + {delta_dir}')
     return MergePlan(base_src, delta_src, delta_dir, config, vision_dir, specs, delta_names)
+
+
+def _special_token_ids(tokenizer_dir: Path) -> Dict[str, int]:
+    """The merged model's special-token ids: its tokenizer's (LLaMA's bos 1, eos 2, pad = unk 0). A v1 delta's
+    config.json has those of the early LLaMA conversion (bos 0, eos 1, pad -1), which no tokenizer uses."""
+    tokenizer = build_tokenizer(str(tokenizer_dir))  # pad = unk, as llava_mm (and LLaVA) pad
+    return dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id)
 
 
 def apply_delta_tensor(name: str, delta: torch.Tensor, base: Optional[torch.Tensor]) -> torch.Tensor:

@@ -69,6 +69,20 @@ def test_merged_dir_keeps_delta_tokenizer_and_generates(merged_dir, base_and_del
     assert isinstance(out['pred_caption'], str)
 
 
+def test_merged_dir_keeps_llamas_special_token_ids(merged_dir, base_and_delta):
+    """The delta's config.json says bos 0 / eos 1 / pad -1; the merged model keeps LLaMA's, which its tokenizer
+    uses: bos 1, eos 2, pad = unk 0."""
+    _, delta_dir, _, _ = base_and_delta
+    assert json.loads((delta_dir / 'config.json').read_text())['bos_token_id'] == 0  # the fixture is realistic
+    language_model = read_config(merged_dir).model.language_model
+    assert (language_model.bos_token_id, language_model.eos_token_id, language_model.pad_token_id) == (1, 2, 0)
+    model = get_model(str(merged_dir))
+    tokenizer = model.tokenizer
+    assert (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (1, 2, 0)
+    config = model.language_model.config
+    assert (config.bos_token_id, config.eos_token_id, config.pad_token_id) == (1, 2, 0)
+
+
 def test_pth_output_with_mmpretrain_argument_form(merged_dir, base_and_delta, clip_dir, tmp_path):
     base_dir, delta_dir, _, _ = base_and_delta
     pth = merge(base_dir, tmp_path / 'merged.pth', '--delta', delta_dir, '--vision-tower', clip_dir)
