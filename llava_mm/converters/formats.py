@@ -29,7 +29,8 @@ from mmengine.config import Config
 from llava_mm.fileio import check_output
 from .fetch import fetch_checkpoint
 from .hf_config import read_json
-from .hf_llava import config_from_hf_llava, hf_llava_stream, is_hf_llava_config, restore_exported, write_hf_llava_dir
+from .hf_llava import (config_from_hf_llava, hf_llava_stream, is_hf_llava_config, is_hf_llava_dir, restore_exported,
+                       write_hf_llava_dir)
 from .key_maps import LAYOUTS, LLAVA_MM, detect_layout
 from .llava_mm_dir import check_fits_model, has_tokenizer_files, is_llava_mm_dir, read_config, stream_llava_mm_dir
 from .original_llava import (complete_vision_tower, config_from_original_dir, is_original_llava_config,
@@ -128,7 +129,7 @@ def convert_to_llava_mm(src: str, out: str, config: Optional[Config] = None, vis
             turns a model name or config file into one).
         vision_tower: CLIP checkpoint for sources without vision weights.
     """
-    check_output(out, force)
+    check_output(out, force, 'dir', is_llava_mm_dir)
     local = fetch_checkpoint(str(src))
     if config is None and not local.is_dir():
         raise ValueError(f'{src} is a checkpoint file: pass the config it belongs to (a model name from '
@@ -152,7 +153,7 @@ def export_hf_llava(src: str, out: str, pad_vocab_to: int = 64, force: bool = Fa
         pad_vocab_to: embedding rows are padded to a multiple of this.
         force: replace an existing ``out``.
     """
-    check_output(out, force)
+    check_output(out, force, 'dir', is_hf_llava_dir)
     return write_hf_llava_dir(out, config_from_dir(src), open_weights(str(src)), pad_vocab_to, force,
                               max_shard_bytes, progress)
 

@@ -112,6 +112,15 @@ def is_hf_llava_config(raw: dict) -> bool:
         a.startswith('LlavaForConditionalGeneration') for a in raw.get('architectures') or ()))
 
 
+def is_hf_llava_dir(path: Path) -> bool:
+    """A directory with a llava-hf ``config.json`` (what an export may replace with ``force``)."""
+    config = Path(path) / 'config.json'
+    try:
+        return config.is_file() and is_hf_llava_config(read_json(config))
+    except ValueError:
+        return False
+
+
 def config_from_hf_llava(path: Path) -> Config:
     """The llava_mm config equivalent to a llava-hf ``config.json`` (+ image processor)."""
     path = Path(path)
@@ -276,7 +285,7 @@ def write_hf_llava_dir(out: str, cfg: Config, stream: TensorStream, pad_vocab_to
             yield name, _pad_rows(tensor, vocab) if name in (EMBED, LM_HEAD) else tensor
         yield from post_norm.items()
 
-    with atomic_output(out, force=force) as tmp:
+    with atomic_output(out, force=force, is_same_kind=is_hf_llava_dir) as tmp:
         items = with_progress(hf_tensors(), total_bytes(hf_specs), 'Exporting', progress)
         ShardedSafetensorsWriter(tmp, hf_specs, max_shard_bytes).write_all(items)
         config = hf_llava_config(cfg, vocab, tokenizer.convert_tokens_to_ids(IMAGE_TOKEN), tokenizer.pad_token_id,

@@ -111,7 +111,7 @@ def stream_llava_mm_dir(out_dir: PathLike, specs: Dict[str, Spec], tensors: Name
     ``tokenizer``: an object with ``save_pretrained`` or a folder of tokenizer
     files (``None``: keep the config's tokenizer reference).
     """
-    with atomic_output(out_dir, force=overwrite) as tmp:
+    with atomic_output(out_dir, force=overwrite, is_same_kind=is_llava_mm_dir) as tmp:
         write_llava_mm_files(tmp, specs, tensors, cfg, tokenizer, max_shard_bytes)
     return Path(out_dir)
 

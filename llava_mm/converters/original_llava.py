@@ -22,7 +22,6 @@ are read, added and written one at a time, so memory is bounded by the largest
 tensors in flight. The vision weights come from the CLIP checkpoint the delta
 names, cast to float16. The output is written atomically.
 """
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import torch
 from mmengine.config import Config
 from transformers import CLIPVisionConfig
 
-from llava_mm.fileio import atomic_output, check_output
+from llava_mm.fileio import atomic_output, check_output, scratch_dir
 from llava_mm.models.builder import PROJECTORS, llava_model_config
 from llava_mm.models.language_model import build_tokenizer
 from .fetch import fetch_model_dir
@@ -40,7 +39,8 @@ from .hf_config import (clip_vision_config, clip_vision_kwargs, data_preprocesso
                         image_processor_config, llama_kwargs, pipeline_from_image_processor, read_json)
 from .key_maps import CLIP_VISION, ORIGINAL_LLAVA, ROTARY_CACHE, vision_names
 from .key_rules import KeyMap
-from .llava_mm_dir import CheckpointMismatchError, check_fits_model, has_tokenizer_files, write_llava_mm_files
+from .llava_mm_dir import (CheckpointMismatchError, check_fits_model, has_tokenizer_files, is_llava_mm_dir,
+                           write_llava_mm_files)
 from .tensor_io import (DEFAULT_SHARD_BYTES, NamedTensors, Spec, TensorSource, TensorStream, total_bytes,
                         with_progress)
 
@@ -320,9 +320,9 @@ def _write_dir(plan: MergePlan, tmp: Path, max_shard_bytes: int, progress: bool)
     write_llava_mm_files(tmp, plan.specs, tensors, plan.config, plan.delta_dir, max_shard_bytes)
 
 
-def _write_pth(plan: MergePlan, tmp_file: Path, max_shard_bytes: int, progress: bool) -> None:
+def _write_pth(plan: MergePlan, tmp_file: Path, out: Path, max_shard_bytes: int, progress: bool) -> None:
     """One ``.pth``: the merged directory is written next to it first, then saved from memory maps of it."""
-    with tempfile.TemporaryDirectory(prefix=f'.{tmp_file.name}.', dir=tmp_file.parent) as work:
+    with scratch_dir(out) as work:
         _write_dir(plan, Path(work), max_shard_bytes, progress)
         state_dict = TensorSource(work).memory_mapped()
         ordered = {n: state_dict[n] for n in plan.specs}
@@ -343,12 +343,13 @@ def merge_delta(base: str, delta: str, out: str, vision_tower: Optional[str] = N
             the delta's ``mm_vision_tower``.
         force: replace an existing ``out``.
     """
-    check_output(out, force)
-    plan = plan_merge(base, delta, vision_tower)
     is_pth = str(out).endswith('.pth')
-    with atomic_output(out, force=force, is_dir=not is_pth) as tmp:
+    same_kind = None if is_pth else is_llava_mm_dir
+    check_output(out, force, 'file' if is_pth else 'dir', same_kind)
+    plan = plan_merge(base, delta, vision_tower)
+    with atomic_output(out, force=force, is_dir=not is_pth, is_same_kind=same_kind) as tmp:
         if is_pth:
-            _write_pth(plan, tmp, max_shard_bytes, progress)
+            _write_pth(plan, tmp, Path(out), max_shard_bytes, progress)
         else:
             _write_dir(plan, tmp, max_shard_bytes, progress)
     return Path(out)

@@ -6,6 +6,7 @@
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from converter_testing import REPO, load_script
 from tiny_checkpoints import apply_delta_reference, write_shards
 
 from llava_mm import get_model, inference_model
+from llava_mm.fileio import OutputConflictError
 from llava_mm.converters import iter_safetensors, read_config
 from llava_mm.converters import original_llava as delta_module
 from llava_mm.converters.original_llava import DeltaMismatchError, WrongModelTypeError
@@ -182,9 +184,26 @@ def test_existing_out_is_kept_without_force(merged_dir, base_and_delta, clip_dir
     (out / 'precious.txt').write_text('keep me')
     with pytest.raises(FileExistsError, match='--force'):
         merge(base_dir, delta_dir, out, '--vision-tower', clip_dir)
+    # not a llava_mm model directory: not replaced even with --force
+    with pytest.raises(OutputConflictError, match='not a previous output'):
+        merge(base_dir, delta_dir, out, '--vision-tower', clip_dir, '--force')
     assert (out / 'precious.txt').read_text() == 'keep me'
-    merge(base_dir, delta_dir, out, '--vision-tower', clip_dir, '--force')
-    assert not (out / 'precious.txt').exists() and (out / 'config.py').is_file()
+    # a previous merge is
+    previous = tmp_path / 'previous'
+    shutil.copytree(merged_dir, previous)
+    (previous / 'old.txt').write_text('old')
+    merge(base_dir, delta_dir, previous, '--vision-tower', clip_dir, '--force')
+    assert not (previous / 'old.txt').exists() and (previous / 'config.py').is_file()
+
+
+def test_pth_out_never_replaces_a_directory(base_and_delta, clip_dir, tmp_path):
+    base_dir, delta_dir, _, _ = base_and_delta
+    out = tmp_path / 'merged.pth'
+    out.mkdir()
+    (out / 'precious.txt').write_text('keep me')
+    with pytest.raises(OutputConflictError, match='is a directory'):
+        merge(base_dir, delta_dir, out, '--vision-tower', clip_dir, '--force')
+    assert (out / 'precious.txt').read_text() == 'keep me'
 
 
 @pytest.mark.parametrize('out_name', ['out', 'out.pth'])
@@ -209,6 +228,7 @@ def test_interrupted_force_keeps_the_old_out(merged_dir, base_and_delta, clip_di
     base_dir, delta_dir, _, _ = base_and_delta
     out = tmp_path / 'out'
     out.mkdir()
+    (out / 'config.py').write_text('# a previous output')
     (out / 'old.txt').write_text('old')
     monkeypatch.setattr(delta_module, 'apply_delta_tensor', lambda *a: (_ for _ in ()).throw(OSError('disk full')))
     with pytest.raises(OSError, match='disk full'):

@@ -168,7 +168,8 @@ def test_round_trip_llava_mm_hf_llava_mm_is_tensor_identical(tiny_v15_dir, expor
     for name, tensor in source.items():
         assert restored[name].dtype == tensor.dtype and torch.equal(restored[name], tensor), name
     a, b = get_model(str(tiny_v15_dir)), get_model(str(back))
-    assert read_config(back).model.language_model.vocab_size == read_config(tiny_v15_dir).model.language_model.vocab_size
+    vocab = read_config(tiny_v15_dir).model.language_model.vocab_size
+    assert read_config(back).model.language_model.vocab_size == vocab
     assert {n: t.shape for n, t in b.state_dict().items()} == {n: t.shape for n, t in a.state_dict().items()}
     assert b.cfg.test_pipeline == a.cfg.test_pipeline and b.prompt_template == a.prompt_template
     assert len(b.tokenizer) == len(a.tokenizer) == source['language_model.lm_head.weight'].shape[0]
