@@ -1,9 +1,13 @@
 """Export a llava_mm model directory as a transformers llava-hf directory.
 
 The result loads with ``LlavaForConditionalGeneration.from_pretrained`` and
-``AutoProcessor.from_pretrained`` (and so in vLLM / SGLang), and gives the same
-logits as llava_mm. Only v1.5-style models (MLP projector) have a llava-hf
-equivalent.
+``AutoProcessor.from_pretrained`` (and so in vLLM / SGLang) and serves as
+transformers users run it: ``processor.apply_chat_template`` renders LLaVA's
+vicuna_v1 conversation format, the processor gives llava_mm's prompt ids and
+pixels, and ``generate`` gives llava_mm's greedy answers. Converting it back
+with llava2llava_mm.py gives every tensor llava_mm has, identical (the rows
+added for ``<image>`` and padding are removed). Only v1.5-style models (MLP
+projector, vicuna_v1 prompt) have a llava-hf equivalent.
 
 Example::
 
