@@ -6,7 +6,7 @@ own subprocess so peak RSS is measured per approach:
 
 * ``copy``:   ``shutil.copyfile`` of every base and delta shard (the bytes the merge reads)
 * ``copy-delta``: the delta shards only (as many bytes as the merge writes)
-* ``stream``: ``llava_mm.converters.delta.merge_delta`` (what the CLI runs)
+* ``stream``: ``llava_mm.converters.merge_delta`` (what the CLI runs)
 * ``naive``:  load base and delta whole, ``apply_delta`` in memory, save
 
 and prints wall time (best of ``--repeat``) and peak RSS of each next to the goals
@@ -135,7 +135,7 @@ def run_copy_delta(workdir: Path, out: Path) -> None:
 
 
 def run_stream(workdir: Path, out: Path) -> None:
-    from llava_mm.converters.delta import merge_delta
+    from llava_mm.converters import merge_delta
     merge_delta(str(workdir / 'base'), str(workdir / 'delta'), str(out), progress=False)
 
 
@@ -166,7 +166,7 @@ def child(kind: str, workdir: Path) -> None:
     if not kind.startswith('copy'):  # imports are start-up cost, not merge time (and count in the baseline RSS)
         import torch  # noqa: F401
         import llava_mm  # noqa: F401  (registers the models the merge builds on the meta device to check shapes)
-        import llava_mm.converters.delta  # noqa: F401
+        import llava_mm.converters  # noqa: F401
     baseline = rss_gib()
     out = workdir / f'out-{kind}'
     start = time.perf_counter()

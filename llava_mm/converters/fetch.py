@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import urlparse
 
+import torch
+from huggingface_hub import hf_hub_download, snapshot_download
+
 _HUB_ID = re.compile(r'^[A-Za-z0-9][\w.-]*/[\w.-]+$')
 #: What a model needs from a hub repository (safetensors preferred; pickles only as a fallback).
 HUB_PATTERNS = ('*.json', '*.safetensors', '*.model', '*.txt', '*.jinja')
@@ -29,7 +32,6 @@ def _offline_error(what: str, err: Exception) -> OSError:
 
 
 def _snapshot(repo_id: str, patterns: Optional[Sequence[str]]) -> Path:
-    from huggingface_hub import snapshot_download
     try:
         return Path(snapshot_download(repo_id, allow_patterns=list(patterns) if patterns else None))
     except Exception as err:  # offline, unknown repo, gated ...
@@ -57,13 +59,11 @@ def fetch_checkpoint(path_or_url: str) -> Path:
         parts = path_or_url[len('hf://'):].split('/')
         if len(parts) <= 2:
             return fetch_model_dir(path_or_url)
-        from huggingface_hub import hf_hub_download
         try:
             return Path(hf_hub_download('/'.join(parts[:2]), '/'.join(parts[2:])))
         except Exception as err:
             raise _offline_error(path_or_url, err) from err
     if path_or_url.startswith(('http://', 'https://')):
-        import torch
         name = os.path.basename(urlparse(path_or_url).path) or 'checkpoint.pth'
         cache = Path(torch.hub.get_dir()) / 'checkpoints'
         target = cache / name

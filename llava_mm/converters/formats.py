@@ -1,7 +1,10 @@
-"""Format detection and loading entry points used by ``get_model``.
+"""The converters' entry points: detect any supported checkpoint, load it, convert it.
 
-Every supported checkpoint shape is recognised here and turned into a
-llava_mm-layout state dict through the key maps of ``key_maps``:
+``config_from_dir`` / ``load_state_dict`` are what ``get_model`` uses;
+``convert_to_llava_mm`` / ``export_hf_llava`` (+ their command-line options)
+are what tools/model_converters run; ``original_llava.merge_delta`` is the
+third. Every supported checkpoint shape is recognised here and turned into
+llava_mm-named tensors through the key maps of ``key_maps``:
 
 =====================  ===========================================  ==========================
 format                 recognised by                                reader
@@ -15,24 +18,24 @@ checkpoint file        ``.safetensors`` / ``.pth`` / ``.bin``;      ``detect_lay
                        layout told by tensor names                  mmpretrain, llava-hf, original
 =====================  ===========================================  ==========================
 """
+import argparse
 import os
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config
 
-from .fetch import fetch_checkpoint, fetch_model_dir, looks_like_hub_id
+from llava_mm.fileio import check_output
+from .fetch import fetch_checkpoint
 from .hf_config import read_json
-from .hf_llava import config_from_hf_llava, hf_llava_stream, is_hf_llava_config
+from .hf_llava import (config_from_hf_llava, hf_llava_stream, is_hf_llava_config, is_hf_llava_dir, restore_exported,
+                       write_hf_llava_dir)
 from .key_maps import LAYOUTS, LLAVA_MM, detect_layout
-from .llava_mm_dir import is_llava_mm_dir, read_config
+from .llava_mm_dir import check_fits_model, has_tokenizer_files, is_llava_mm_dir, read_config, stream_llava_mm_dir
 from .original_llava import (complete_vision_tower, config_from_original_dir, is_original_llava_config,
                              original_llava_stream)
-from .tensor_io import TensorSource, TensorStream
-
-__all__ = ['config_from_dir', 'detect_dir_format', 'fetch_model_dir', 'load_state_dict', 'looks_like_hub_id',
-           'open_weights']
+from .tensor_io import DEFAULT_SHARD_BYTES, TensorSource, TensorStream, parse_size, total_bytes, with_progress
 
 
 def detect_dir_format(path: os.PathLike) -> str:
@@ -103,3 +106,67 @@ def load_state_dict(path: str, cfg: Optional[Config] = None,
             weights from instead of the one the checkpoint / config names.
     """
     return open_weights(path, cfg, vision_tower).to_dict()
+
+
+def _tokenizer_source(cfg: Config, stream: TensorStream) -> Optional[Path]:
+    """Where an output's tokenizer files come from (``None``: keep the config's tokenizer reference)."""
+    for candidate in (stream.tokenizer_dir, cfg.model.get('tokenizer', {}).get('name_or_path')):
+        if candidate and has_tokenizer_files(candidate):
+            return Path(candidate)
+    return None
+
+
+def convert_to_llava_mm(src: str, out: str, config: Optional[Config] = None, vision_tower: Optional[str] = None,
+                        force: bool = False, max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+                        progress: bool = True) -> Path:
+    """Write ``out``, a llava_mm model directory with the weights of ``src``.
+
+    Args:
+        src: a llava-hf / original LLaVA / llava_mm directory, a checkpoint file
+            (``.pth`` / ``.bin`` / ``.safetensors``), URL or hub id.
+        config: the model config; required for checkpoint files, overrides a
+            directory's own otherwise (``llava_mm.apis.model_zoo.resolve_model``
+            turns a model name or config file into one).
+        vision_tower: CLIP checkpoint for sources without vision weights.
+    """
+    check_output(out, force, 'dir', is_llava_mm_dir)
+    local = fetch_checkpoint(str(src))
+    if config is None and not local.is_dir():
+        raise ValueError(f'{src} is a checkpoint file: pass the config it belongs to (a model name from '
+                         'llava_mm.list_models() or a config file) with --config')
+    cfg = config if config is not None else config_from_dir(local, vision_tower)
+    stream = open_weights(str(local), cfg, vision_tower)
+    tokenizer = _tokenizer_source(cfg, stream)
+    if config is None and detect_dir_format(local) == 'hf_llava':
+        cfg, stream, tokenizer = restore_exported(local, cfg, stream)  # undo what llava_mm's export added
+    check_fits_model(cfg, stream.specs, str(src))
+    tensors = with_progress(stream.tensors, total_bytes(stream.specs), 'Converting', progress)
+    return stream_llava_mm_dir(out, stream.specs, tensors, cfg, tokenizer, max_shard_bytes, overwrite=force)
+
+
+def export_hf_llava(src: str, out: str, pad_vocab_to: int = 64, force: bool = False,
+                    max_shard_bytes: int = DEFAULT_SHARD_BYTES, progress: bool = False) -> Path:
+    """Write ``out``: a directory ``LlavaForConditionalGeneration`` / ``AutoProcessor`` load.
+
+    Args:
+        src: a llava_mm model directory (or any directory ``get_model`` reads).
+        pad_vocab_to: embedding rows are padded to a multiple of this.
+        force: replace an existing ``out``.
+    """
+    check_output(out, force, 'dir', is_hf_llava_dir)
+    return write_hf_llava_dir(out, config_from_dir(src), open_weights(str(src)), pad_vocab_to, force,
+                              max_shard_bytes, progress)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-shard-size``, ``--force`` and ``--no-progress``: the output options of every converter script."""
+    parser.add_argument('--max-shard-size', default='2GiB',
+                        help='safetensors shard size of a directory OUT (default 2GiB; memory use does not '
+                        'depend on it)')
+    parser.add_argument('--force', action='store_true', help='replace OUT if it exists')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+
+
+def output_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
+    """The keyword arguments the converters take for those options."""
+    return dict(force=args.force, max_shard_bytes=parse_size(args.max_shard_size), progress=not args.no_progress)

@@ -8,6 +8,8 @@ from typing import Dict, Iterable, List, Optional
 
 from transformers import CLIPVisionConfig, LlamaConfig, PretrainedConfig
 
+from llava_mm.models.data_preprocessor import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
 #: Attributes every transformers config has that say nothing about the architecture.
 _GENERIC_KEYS = {
     '_name_or_path', 'architectures', 'transformers_version', 'model_type', 'dtype', 'torch_dtype',
@@ -116,7 +118,6 @@ def pipeline_from_image_processor(ip: dict, source: str) -> List[dict]:
 
 
 def data_preprocessor_from_image_processor(ip: dict) -> dict:
-    from llava_mm.models.data_preprocessor import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
     return dict(type='LlavaDataPreprocessor',
                 mean=tuple(ip.get('image_mean', OPENAI_CLIP_MEAN)),
                 std=tuple(ip.get('image_std', OPENAI_CLIP_STD)),
@@ -125,7 +126,6 @@ def data_preprocessor_from_image_processor(ip: dict) -> dict:
 
 def image_processor_from_pipeline(pipeline: List[dict], data_preprocessor: Optional[dict]) -> dict:
     """The inverse of ``pipeline_from_image_processor`` (for export)."""
-    from llava_mm.models.data_preprocessor import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
     dp = data_preprocessor or {}
     ip = dict(do_convert_rgb=True, do_normalize=True, do_rescale=True,
               rescale_factor=dp.get('rescale_factor', 1 / 255),

@@ -24,9 +24,9 @@ Sources and what their names look like:
 * ``CLIP_VISION``: transformers CLIP checkpoints (``CLIPModel`` /
   ``CLIPVisionModel``), of which only the vision encoder is kept.
 """
-from typing import Iterable, List, Optional
+from typing import Iterable, List
 
-from .key_rules import Drop, KeyMap, Rename, Split, chain
+from .key_rules import Drop, KeyMap, Rename, Split
 
 ROTARY_CACHE = Drop('{rest}.rotary_emb.inv_freq')
 
@@ -66,22 +66,22 @@ HF_LLAVA = KeyMap('transformers llava-hf', [
 ])
 
 #: llava_mm -> llava-hf (hub spelling), for export.
-TO_HF_LLAVA = KeyMap('llava_mm -> transformers llava-hf', [
-    Rename('vision_tower.{rest}', 'vision_tower.vision_model.{rest}'),
-    Rename('projector.{rest}', 'multi_modal_projector.{rest}'),
-    Rename('language_model.model.{rest}', 'language_model.model.{rest}'),
-    Rename('language_model.lm_head.{rest}', 'language_model.lm_head.{rest}'),
-])
+TO_HF_LLAVA = HF_LLAVA.inverse('llava_mm -> transformers llava-hf')
 
-_ORIGINAL_PROJECTOR = [
-    Rename('model.mm_projector.weight', 'projector.linear_1.weight'),
-    Rename('model.mm_projector.bias', 'projector.linear_1.bias'),
-    Rename('model.mm_projector.0.{rest}', 'projector.linear_1.{rest}'),
-    Rename('model.mm_projector.2.{rest}', 'projector.linear_2.{rest}'),
-]
+
+def _mm_projector_rules(prefix: str) -> list:
+    """LLaVA's ``mm_projector`` under ``prefix``: one ``nn.Linear`` (v1) or ``nn.Sequential`` with the two
+    linears at 0 and 2 (v1.5 ``mlp2x_gelu``)."""
+    return [
+        Rename(prefix + 'mm_projector.weight', 'projector.linear_1.weight'),
+        Rename(prefix + 'mm_projector.bias', 'projector.linear_1.bias'),
+        Rename(prefix + 'mm_projector.0.{rest}', 'projector.linear_1.{rest}'),
+        Rename(prefix + 'mm_projector.2.{rest}', 'projector.linear_2.{rest}'),
+    ]
+
 
 ORIGINAL_LLAVA = KeyMap('original LLaVA (LlavaLlamaForCausalLM)', [
-    *_ORIGINAL_PROJECTOR,
+    *_mm_projector_rules('model.'),
     *_clip_vision_rules('model.vision_tower.vision_tower.vision_model.'),
     *_language_model_rules('model.', 'lm_head.'),
 ])
@@ -115,10 +115,7 @@ def _mmpretrain_vit_rules(prefix: str) -> list:
 
 
 MMPRETRAIN_LLAVA = KeyMap('mmpretrain Llava', [
-    Rename('model.lang_encoder.model.mm_projector.weight', 'projector.linear_1.weight'),
-    Rename('model.lang_encoder.model.mm_projector.bias', 'projector.linear_1.bias'),
-    Rename('model.lang_encoder.model.mm_projector.0.{rest}', 'projector.linear_1.{rest}'),
-    Rename('model.lang_encoder.model.mm_projector.2.{rest}', 'projector.linear_2.{rest}'),
+    *_mm_projector_rules('model.lang_encoder.model.'),
     *_mmpretrain_vit_rules('model.vision_tower.'),
     *_language_model_rules('model.lang_encoder.model.', 'model.lang_encoder.lm_head.'),
 ])
@@ -149,10 +146,6 @@ def detect_layout(names: Iterable[str], source: str = 'checkpoint') -> str:
     sample = ', '.join(sorted(names)[:5])
     raise ValueError(f'Cannot tell the layout of {source}: its tensor names ({sample}, ...) match none of '
                      f'{sorted(LAYOUTS)}')
-
-
-def with_vision(layout: KeyMap, vision: Optional[KeyMap] = None) -> KeyMap:
-    return layout if vision is None else chain(f'{layout.name} + {vision.name}', layout, vision)
 
 
 def vision_names(names: Iterable[str]) -> List[str]:

@@ -11,12 +11,13 @@ Templates are tensor names with placeholders: ``{rest}`` matches anything
 """
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
+from .tensor_io import NamedTensors, Spec
+
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
-NamedTensors = Iterable[Tuple[str, torch.Tensor]]
 
 _PLACEHOLDER = re.compile(r'\{(\w+)\}')
 
@@ -160,16 +161,7 @@ class KeyMap:
                 return rule.src
         return ()
 
-    def convert_specs(self, specs: Dict[str, Tuple[torch.dtype, Tuple[int, ...]]]
-                      ) -> Dict[str, Tuple[torch.dtype, Tuple[int, ...]]]:
+    def convert_specs(self, specs: Dict[str, Spec]) -> Dict[str, Spec]:
         """Names, dtypes and shapes after conversion, computed on the meta device (no data read)."""
         metas = ((n, torch.empty(shape, dtype=dtype, device='meta')) for n, (dtype, shape) in specs.items())
         return {n: (t.dtype, tuple(t.shape)) for n, t in self.convert(metas)}
-
-    def convert_dict(self, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        return dict(self.convert(state_dict.items()))
-
-
-def chain(name: str, *maps: KeyMap) -> KeyMap:
-    """One map trying several tables in order (e.g. a model plus its vision tower)."""
-    return KeyMap(name, [rule for m in maps for rule in m.rules])

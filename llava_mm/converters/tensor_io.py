@@ -1,4 +1,6 @@
-"""Reading checkpoint tensors one at a time, safely.
+"""Checkpoint tensors in and out, one at a time, safely: the one I/O module of the converters.
+
+Reading:
 
 * safetensors files are read with plain ``seek`` + ``readinto`` into a fresh
   tensor: no memory map, so a process's RSS holds only the tensors it is
@@ -7,6 +9,12 @@
   ``weights_only=True`` (memory-mapped when the file allows). A pickle that
   needs anything beyond tensors and containers - e.g. a ``__reduce__`` code
   payload - is refused with ``UnsafeCheckpointError``; the payload never runs.
+
+Writing (``ShardedSafetensorsWriter``): every name, dtype and shape is known
+before any data is produced, so each shard's header is written first and each
+tensor's bytes go straight to their place. Nothing waits in memory for a shard
+to fill: peak memory is the tensors in flight, whatever the shard size. Output
+is ordinary safetensors + a transformers-style index.
 """
 import importlib
 import json
@@ -16,11 +24,16 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+import numpy as np
 import torch
+from tqdm import tqdm
 
 PathLike = Union[str, os.PathLike]
+#: What is known of a tensor before reading it: ``(dtype, shape)``.
+Spec = Tuple[torch.dtype, Tuple[int, ...]]
+NamedTensors = Iterable[Tuple[str, torch.Tensor]]
 
 SAFETENSORS_DTYPES = {
     'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16,
@@ -30,6 +43,34 @@ SAFETENSORS_DTYPES = {
 DTYPE_NAMES = {v: k for k, v in SAFETENSORS_DTYPES.items()}
 PICKLE_SUFFIXES = ('.bin', '.pth', '.pt', '.ckpt')
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+SAFETENSORS_FILE = 'model.safetensors'
+SAFETENSORS_INDEX = 'model.safetensors.index.json'
+PICKLE_INDEX = 'pytorch_model.bin.index.json'
+DEFAULT_SHARD_BYTES = 2 * 1024**3
+
+
+def nbytes(dtype: torch.dtype, shape: Iterable[int]) -> int:
+    """Bytes of a tensor of ``dtype`` and ``shape``."""
+    numel = 1
+    for d in shape:
+        numel *= d
+    return numel * dtype.itemsize
+
+
+def total_bytes(specs: Dict[str, Spec]) -> int:
+    return sum(nbytes(dtype, shape) for dtype, shape in specs.values())
+
+
+def with_progress(items: NamedTensors, total: int, desc: str,
+                  enabled: bool = True) -> Iterator[Tuple[str, torch.Tensor]]:
+    """Pass ``(name, tensor)`` items through, with a tqdm bar counting bytes."""
+    if not enabled:
+        yield from items
+        return
+    with tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024, desc=desc) as bar:
+        for name, tensor in items:
+            yield name, tensor
+            bar.update(tensor.nbytes)
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -46,10 +87,7 @@ class TensorSpec:
 
     @property
     def nbytes(self) -> int:
-        numel = 1
-        for d in self.shape:
-            numel *= d
-        return numel * torch.empty((), dtype=self.dtype).element_size()
+        return nbytes(self.dtype, self.shape)
 
 
 def read_safetensors_header(file: PathLike) -> Dict[str, TensorSpec]:
@@ -110,8 +148,7 @@ _DATA_GLOBALS = re.compile(r'numpy\.(dtype|ndarray|_?core\.multiarray\.(scalar|_
 
 
 def _numpy_dtype_classes() -> list:
-    import numpy.dtypes
-    return [v for k, v in vars(numpy.dtypes).items() if k.endswith('DType') and isinstance(v, type)]
+    return [v for k, v in vars(np.dtypes).items() if k.endswith('DType') and isinstance(v, type)]
 
 
 def _load(file: Path, mmap: bool) -> dict:
@@ -233,20 +270,41 @@ class TensorSource:
                     yield name, tensors[name].clone()
         self._pickles.clear()
 
-    def dtype_shapes(self) -> Dict[str, Tuple[torch.dtype, Tuple[int, ...]]]:
+    def dtype_shapes(self) -> Dict[str, Spec]:
         return {n: (s.dtype, s.shape) for n, s in self.specs.items()}
+
+    def memory_mapped(self) -> Dict[str, torch.Tensor]:
+        """Every tensor at once without a copy in memory: safetensors data behind copy-on-write memory
+        maps, pickles memory-mapped by ``torch.load``. Valid while the files exist."""
+        tensors, pickles = {}, {}
+        for name, spec in self.specs.items():
+            if spec.file.suffix != '.safetensors':
+                if spec.file not in pickles:
+                    pickles[spec.file] = unwrap_state_dict(load_pickle_checkpoint(spec.file), str(spec.file))
+                tensors[name] = pickles[spec.file][name]
+            elif spec.nbytes == 0:
+                tensors[name] = torch.empty(spec.shape, dtype=spec.dtype)
+            else:
+                raw = np.memmap(spec.file, dtype=np.uint8, mode='c', offset=spec.offset, shape=(spec.nbytes, ))
+                tensors[name] = torch.from_numpy(raw).view(spec.dtype).reshape(spec.shape)
+        return tensors
 
 
 @dataclass
 class TensorStream:
     """A model's tensors in llava_mm names: ``specs`` (name -> dtype, shape) known before any data is read,
     then ``tensors`` one at a time (in ``specs`` order or not)."""
-    specs: Dict[str, Tuple[torch.dtype, Tuple[int, ...]]]
+    specs: Dict[str, Spec]
     tensors: Iterator[Tuple[str, torch.Tensor]]
     tokenizer_dir: Optional[Path] = None
 
     def to_dict(self) -> Dict[str, torch.Tensor]:
         return dict(self.tensors)
+
+
+def iter_safetensors(path: PathLike) -> Iterator[Tuple[str, torch.Tensor]]:
+    """The tensors of a checkpoint file or model directory one by one, file by file (bounded memory)."""
+    yield from TensorSource(path)
 
 
 def read_weight_map(index: Path) -> Dict[str, str]:
@@ -266,8 +324,7 @@ def checkpoint_files(path: PathLike) -> List[Path]:
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f'Checkpoint not found: {path}')
-    for index_name, suffix in (('model.safetensors.index.json', '.safetensors'),
-                               ('pytorch_model.bin.index.json', '.bin')):
+    for index_name in (SAFETENSORS_INDEX, PICKLE_INDEX):
         index = path / index_name
         if index.is_file():
             files = list(dict.fromkeys(path / f for f in read_weight_map(index).values()))
@@ -280,3 +337,123 @@ def checkpoint_files(path: PathLike) -> List[Path]:
         if files:
             return files
     raise FileNotFoundError(f'No weights in {path} (looked for *.safetensors, *.bin, *.pth)')
+
+
+def parse_size(size: Union[int, str]) -> int:
+    """``'2GB'``, ``'500MiB'``, ``1000000`` -> bytes."""
+    if isinstance(size, int):
+        return size
+    text = size.strip().upper().replace(' ', '')
+    units = {'KIB': 1024, 'MIB': 1024**2, 'GIB': 1024**3, 'KB': 10**3, 'MB': 10**6, 'GB': 10**9, 'B': 1}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return int(float(text[:-len(unit)]) * factor)
+    return int(text)
+
+
+class ShardedSafetensorsWriter:
+    """Write a planned set of tensors into one file or numbered shards.
+
+    Args:
+        out_dir: an existing directory.
+        specs: ``name -> (dtype, shape)`` in the order tensors will be produced.
+        max_shard_bytes: shard size limit (a larger single tensor gets its own shard).
+        prefix: file name stem (``model`` -> ``model-00001-of-00003.safetensors``).
+    """
+
+    def __init__(self, out_dir: Union[str, os.PathLike], specs: Dict[str, Spec],
+                 max_shard_bytes: int = DEFAULT_SHARD_BYTES, prefix: str = 'model',
+                 metadata: Optional[Dict[str, str]] = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.specs = dict(specs)
+        groups: List[List[str]] = [[]]
+        size = 0
+        for name, spec in self.specs.items():
+            size_of = nbytes(*spec)
+            if groups[-1] and size + size_of > max_shard_bytes:
+                groups.append([])
+                size = 0
+            groups[-1].append(name)
+            size += size_of
+        self.file_of: Dict[str, Path] = {}
+        self.offset_of: Dict[str, int] = {}
+        self._handles: Dict[Path, object] = {}
+        self._remaining: Dict[Path, set] = {}
+        single = len(groups) == 1
+        for i, names in enumerate(groups, 1):
+            file = self.out_dir / (f'{prefix}.safetensors' if single else
+                                   f'{prefix}-{i:05d}-of-{len(groups):05d}.safetensors')
+            self._start_file(file, names, metadata or {'format': 'pt'})
+        self.total_size = total_bytes(self.specs)
+        self.index_file = None if single else self.out_dir / f'{prefix}.safetensors.index.json'
+
+    def _start_file(self, file: Path, names: List[str], metadata: Dict[str, str]) -> None:
+        # Widest dtypes first keeps every tensor aligned to its element size (no holes are allowed).
+        ordered = sorted(names, key=lambda n: -self.specs[n][0].itemsize)
+        header, offset = {'__metadata__': metadata}, 0
+        for name in ordered:
+            dtype, shape = self.specs[name]
+            size = nbytes(dtype, shape)
+            header[name] = {'dtype': DTYPE_NAMES[dtype], 'shape': list(shape),
+                            'data_offsets': [offset, offset + size]}
+            self.offset_of[name] = offset
+            self.file_of[name] = file
+            offset += size
+        raw = json.dumps(header, separators=(',', ':')).encode()
+        raw += b' ' * (-len(raw) % 8)
+        handle = open(file, 'wb')
+        handle.write(len(raw).to_bytes(8, 'little') + raw)
+        data_start = 8 + len(raw)
+        handle.truncate(data_start + offset)
+        for name in names:
+            self.offset_of[name] += data_start
+        self._handles[file] = handle
+        self._remaining[file] = set(names)
+
+    def write(self, name: str, tensor: torch.Tensor) -> None:
+        """Write one planned tensor (any order). Dtype and shape must match the plan."""
+        if name not in self.specs:
+            raise KeyError(f'Tensor {name!r} was not planned for this output')
+        dtype, shape = self.specs[name]
+        if tensor.dtype != dtype or tuple(tensor.shape) != tuple(shape):
+            raise ValueError(f'Tensor {name!r}: planned {dtype} {tuple(shape)}, got {tensor.dtype} '
+                             f'{tuple(tensor.shape)}')
+        file = self.file_of[name]
+        if name not in self._remaining.get(file, ()):
+            raise ValueError(f'Tensor {name!r} written twice')
+        handle = self._handles[file]
+        handle.seek(self.offset_of[name])
+        if tensor.numel():
+            handle.write(tensor.detach().contiguous().reshape(-1).view(torch.uint8).numpy().data)
+        self._remaining[file].discard(name)
+        if not self._remaining[file]:
+            handle.close()
+            del self._handles[file]
+
+    def write_all(self, items: NamedTensors) -> List[Path]:
+        """Write every planned tensor, then the index; files are closed even on failure."""
+        try:
+            for name, tensor in items:
+                self.write(name, tensor)
+        except BaseException:
+            self.abort()
+            raise
+        return self.close()
+
+    def close(self) -> List[Path]:
+        """Check everything was written, write the index; the files written."""
+        missing = sorted(n for names in self._remaining.values() for n in names)
+        self.abort()
+        if missing:
+            raise RuntimeError(f'{len(missing)} planned tensors were never written, e.g. {missing[:3]}')
+        if self.index_file is not None:
+            index = {'metadata': {'total_size': self.total_size},
+                     'weight_map': {n: f.name for n, f in self.file_of.items()}}
+            self.index_file.write_text(json.dumps(index, indent=2))
+        files = list(dict.fromkeys(self.file_of.values()))
+        return files + ([self.index_file] if self.index_file else [])
+
+    def abort(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()

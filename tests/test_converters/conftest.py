@@ -39,6 +39,14 @@ def tiny_v15_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope='session')
+def tiny_v15_sp_dir(tmp_path_factory) -> Path:
+    """The tiny v1.5 model with a LLaMA-style SentencePiece tokenizer (tokenizer.model), as liuhaotian/* ship."""
+    from llava_mm.testing import make_tiny_model_dir
+    return make_tiny_model_dir(tmp_path_factory.mktemp('v15sp') / 'llava-tiny-v1.5-sp', 'v1.5', image_size=IMAGE_SIZE,
+                               tokenizer='sentencepiece')
+
+
+@pytest.fixture(scope='session')
 def tiny_v1_dir(tmp_path_factory) -> Path:
     from llava_mm.testing import make_tiny_model_dir
     return make_tiny_model_dir(tmp_path_factory.mktemp('v1') / 'llava-tiny-v1', 'v1', image_size=IMAGE_SIZE)

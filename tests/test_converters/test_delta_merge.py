@@ -6,6 +6,7 @@
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -15,9 +16,10 @@ from converter_testing import REPO, load_script
 from tiny_checkpoints import apply_delta_reference, write_shards
 
 from llava_mm import get_model, inference_model
+from llava_mm.fileio import OutputConflictError
 from llava_mm.converters import iter_safetensors, read_config
-from llava_mm.converters import delta as delta_module
-from llava_mm.converters.delta import DeltaMismatchError, WrongModelTypeError
+from llava_mm.converters import original_llava as delta_module
+from llava_mm.converters.original_llava import DeltaMismatchError, WrongModelTypeError
 
 SCRIPT = 'llava-delta2mmpre.py'
 
@@ -67,6 +69,20 @@ def test_merged_dir_keeps_delta_tokenizer_and_generates(merged_dir, base_and_del
     assert len(model.tokenizer) == delta['lm_head.weight'].shape[0]
     out = inference_model(model, str(image), max_new_tokens=4)
     assert isinstance(out['pred_caption'], str)
+
+
+def test_merged_dir_keeps_llamas_special_token_ids(merged_dir, base_and_delta):
+    """The delta's config.json says bos 0 / eos 1 / pad -1; the merged model keeps LLaMA's, which its tokenizer
+    uses: bos 1, eos 2, pad = unk 0."""
+    _, delta_dir, _, _ = base_and_delta
+    assert json.loads((delta_dir / 'config.json').read_text())['bos_token_id'] == 0  # the fixture is realistic
+    language_model = read_config(merged_dir).model.language_model
+    assert (language_model.bos_token_id, language_model.eos_token_id, language_model.pad_token_id) == (1, 2, 0)
+    model = get_model(str(merged_dir))
+    tokenizer = model.tokenizer
+    assert (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (1, 2, 0)
+    config = model.language_model.config
+    assert (config.bos_token_id, config.eos_token_id, config.pad_token_id) == (1, 2, 0)
 
 
 def test_pth_output_with_mmpretrain_argument_form(merged_dir, base_and_delta, clip_dir, tmp_path):
@@ -168,9 +184,26 @@ def test_existing_out_is_kept_without_force(merged_dir, base_and_delta, clip_dir
     (out / 'precious.txt').write_text('keep me')
     with pytest.raises(FileExistsError, match='--force'):
         merge(base_dir, delta_dir, out, '--vision-tower', clip_dir)
+    # not a llava_mm model directory: not replaced even with --force
+    with pytest.raises(OutputConflictError, match='not a previous output'):
+        merge(base_dir, delta_dir, out, '--vision-tower', clip_dir, '--force')
     assert (out / 'precious.txt').read_text() == 'keep me'
-    merge(base_dir, delta_dir, out, '--vision-tower', clip_dir, '--force')
-    assert not (out / 'precious.txt').exists() and (out / 'config.py').is_file()
+    # a previous merge is
+    previous = tmp_path / 'previous'
+    shutil.copytree(merged_dir, previous)
+    (previous / 'old.txt').write_text('old')
+    merge(base_dir, delta_dir, previous, '--vision-tower', clip_dir, '--force')
+    assert not (previous / 'old.txt').exists() and (previous / 'config.py').is_file()
+
+
+def test_pth_out_never_replaces_a_directory(base_and_delta, clip_dir, tmp_path):
+    base_dir, delta_dir, _, _ = base_and_delta
+    out = tmp_path / 'merged.pth'
+    out.mkdir()
+    (out / 'precious.txt').write_text('keep me')
+    with pytest.raises(OutputConflictError, match='is a directory'):
+        merge(base_dir, delta_dir, out, '--vision-tower', clip_dir, '--force')
+    assert (out / 'precious.txt').read_text() == 'keep me'
 
 
 @pytest.mark.parametrize('out_name', ['out', 'out.pth'])
@@ -195,6 +228,7 @@ def test_interrupted_force_keeps_the_old_out(merged_dir, base_and_delta, clip_di
     base_dir, delta_dir, _, _ = base_and_delta
     out = tmp_path / 'out'
     out.mkdir()
+    (out / 'config.py').write_text('# a previous output')
     (out / 'old.txt').write_text('old')
     monkeypatch.setattr(delta_module, 'apply_delta_tensor', lambda *a: (_ for _ in ()).throw(OSError('disk full')))
     with pytest.raises(OSError, match='disk full'):

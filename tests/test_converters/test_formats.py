@@ -15,8 +15,7 @@ from tiny_checkpoints import CLIP, original_llava_config, to_mmpretrain, to_orig
 from transformers import CLIPImageProcessor, CLIPVisionConfig
 
 from llava_mm import get_model, inference_model
-from llava_mm.converters import iter_safetensors, load_state_dict, read_config
-from llava_mm.converters.checks import CheckpointMismatchError
+from llava_mm.converters import CheckpointMismatchError, iter_safetensors, load_state_dict, read_config
 from llava_mm.converters.key_maps import detect_layout
 
 

@@ -106,7 +106,10 @@ def make_delta(path: Path, base: Dict[str, torch.Tensor], num_shards: int = 3) -
     delta['model.mm_projector.weight'] = (torch.randn(LLAMA['hidden_size'], CLIP['hidden_size']) * 0.1).half()
     delta['model.mm_projector.bias'] = (torch.randn(LLAMA['hidden_size']) * 0.1).half()
     write_shards(path, delta, num_shards, 'safetensors')
-    (path / 'config.json').write_text(json.dumps(original_llava_config(len(tokenizer), 'v1')))
+    # liuhaotian/LLaVA-Lightning-7B-delta-v1-1's config.json carries the special-token ids of the early LLaMA
+    # conversion (bos 0, eos 1, pad -1), not its tokenizer's (unk 0, bos 1, eos 2)
+    config = original_llava_config(len(tokenizer), 'v1', bos_token_id=0, eos_token_id=1, pad_token_id=-1)
+    (path / 'config.json').write_text(json.dumps(config))
     tokenizer.save_pretrained(str(path))
     return delta
 

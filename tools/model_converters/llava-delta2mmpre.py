@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
-from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
+from llava_mm.converters import merge_delta  # noqa: E402
+from llava_mm.converters.formats import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -54,7 +55,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
-    from llava_mm.converters.delta import merge_delta
     out = merge_delta(args.base, args.delta, args.out, vision_tower=args.vision_tower, **output_kwargs(args))
     print(f'Wrote {out}')
     return out

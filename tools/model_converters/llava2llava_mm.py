@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
-from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
+from llava_mm.apis.model_zoo import resolve_model  # noqa: E402
+from llava_mm.converters import convert_to_llava_mm  # noqa: E402
+from llava_mm.converters.formats import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -41,8 +43,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
-    from llava_mm.converters.to_llava_mm import convert_to_llava_mm
-    out = convert_to_llava_mm(args.src, args.out, config=args.config, vision_tower=args.vision_tower,
+    config = resolve_model(args.config)[0] if args.config else None  # a name, config file or model directory
+    out = convert_to_llava_mm(args.src, args.out, config=config, vision_tower=args.vision_tower,
                               **output_kwargs(args))
     print(f'Wrote {out}')
     return out

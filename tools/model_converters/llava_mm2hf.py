@@ -1,9 +1,13 @@
 """Export a llava_mm model directory as a transformers llava-hf directory.
 
 The result loads with ``LlavaForConditionalGeneration.from_pretrained`` and
-``AutoProcessor.from_pretrained`` (and so in vLLM / SGLang), and gives the same
-logits as llava_mm. Only v1.5-style models (MLP projector) have a llava-hf
-equivalent.
+``AutoProcessor.from_pretrained`` (and so in vLLM / SGLang) and serves as
+transformers users run it: ``processor.apply_chat_template`` renders LLaVA's
+vicuna_v1 conversation format, the processor gives llava_mm's prompt ids and
+pixels, and ``generate`` gives llava_mm's greedy answers. Converting it back
+with llava2llava_mm.py gives every tensor llava_mm has, identical (the rows
+added for ``<image>`` and padding are removed). Only v1.5-style models (MLP
+projector, vicuna_v1 prompt) have a llava-hf equivalent.
 
 Example::
 
@@ -15,7 +19,8 @@ from pathlib import Path
 from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
-from llava_mm.converters.cli import add_output_arguments, output_kwargs  # noqa: E402
+from llava_mm.converters import export_hf_llava  # noqa: E402
+from llava_mm.converters.formats import add_output_arguments, output_kwargs  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -31,7 +36,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Path:
     args = parse_args(argv)
-    from llava_mm.converters.hf_export import export_hf_llava
     out = export_hf_llava(args.src, args.out, pad_vocab_to=args.pad_vocab_to, **output_kwargs(args))
     print(f'Wrote {out}')
     return out
