@@ -1,0 +1,61 @@
+"""mmengine's Runner with llava_mm's model loading, for ``tools/train.py`` and ``tools/test.py``.
+
+* ``load_from`` is anything ``get_model(..., pretrained=)`` reads (a llava_mm
+  model directory, ``.safetensors`` / ``.pth``, original LLaVA, llava-hf),
+  loaded with a strict key check onto a model built on the meta device: a 7B
+  model is never randomly initialised first. ``--resume`` checkpoints are
+  mmengine's own and are loaded by mmengine.
+* Training: weights are float32 (AMP casts compute), then LoRA and gradient
+  checkpointing are applied (``Llava.prepare_for_training``), so a LoRA run
+  starts from the loaded base weights.
+* Without CUDA the model is wrapped in DDP for CPUs (``device_ids=None``,
+  gloo), so the same commands run on CPU machines.
+"""
+from typing import Dict, Optional
+
+import torch
+from mmengine.device import get_device
+from mmengine.model import MMDistributedDataParallel
+from mmengine.runner import Runner
+from torch import nn
+
+from llava_mm.apis import get_model
+
+
+class LlavaRunner(Runner):
+    """See the module docstring."""
+
+    def build_model(self, model) -> nn.Module:
+        if isinstance(model, nn.Module):
+            return super().build_model(model)
+        training = self._train_loop is not None
+        self._build_data_first(training)
+        load_from = None if (training and self._resume) else self._load_from
+        cfg = self.cfg.copy()
+        cfg.model = model
+        net = get_model(cfg, pretrained=load_from or False, dtype='float32' if training else 'auto')
+        if load_from:
+            self.logger.info(f'Loaded weights from {load_from}')
+            self._load_from = None  # nothing left for load_or_resume
+        if training:
+            net.prepare_for_training()
+            trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+            total = sum(p.numel() for p in net.parameters())
+            self.logger.info(f'Trainable parameters: {trainable:,} of {total:,}')
+        return net
+
+    def _build_data_first(self, training: bool) -> None:
+        """Read the data (every sample and image checked) before the model: bad data fails in seconds."""
+        name = '_train_dataloader' if training else '_test_dataloader'
+        loader = getattr(self, name)
+        if isinstance(loader, dict):
+            setattr(self, name, self.build_dataloader(
+                loader, seed=self.seed, diff_rank_seed=self._randomness_cfg.get('diff_rank_seed', False)))
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
+        if self._train_loop is None:
+            return model.to(get_device())  # inference synchronises no gradients: no DDP wrapper on any rank
+        if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
+            return MMDistributedDataParallel(module=model.to(get_device()), device_ids=None, broadcast_buffers=False,
+                                             find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+        return super().wrap_model(model_wrapper_cfg, model)
