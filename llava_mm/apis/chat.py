@@ -5,14 +5,17 @@ The prompt is rendered by the same conversation encoder as training
 on the first user turn), so what the model sees at chat time is what it was
 trained on. Generation stops at the tokenizer's ``</s>``.
 """
+import re
 import warnings
+from queue import Queue
 from threading import Thread
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dataset import pseudo_collate
 from torch import nn
-from transformers import TextIteratorStreamer
+from transformers import PreTrainedTokenizerBase
+from transformers.generation.streamers import BaseStreamer
 
 from llava_mm.datasets.conversation import encode_chat_prompt
 from llava_mm.models.prompt import IMAGE_TOKEN, PROMPT_TEMPLATES
@@ -147,6 +150,50 @@ def chat(model: nn.Module, image: ImageLike, messages: Messages, *, temperature:
     return model.generate_from_ids(pixels, [ids], **kwargs)[0]
 
 
+class _FinalPieces(BaseStreamer):
+    """Queues the reply's text as it grows, only in pieces that later tokens cannot change.
+
+    A trailing run of byte-fallback tokens (``<0xE2>``...) or an incomplete
+    character (``\ufffd`` at the end) may still decode differently (a byte run
+    is decoded as a whole), so it waits; the pieces then join to exactly the
+    text of the whole reply. transformers' ``TextIteratorStreamer`` prints byte
+    runs early and its pieces can differ from the decoded reply.
+    """
+    BYTE_TOKEN = re.compile(r'<0x[0-9A-Fa-f]{2}>')
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.tokenizer = tokenizer
+        self.ids: List[int] = []
+        self.tokens: List[str] = []
+        self.sent = ''
+        self.queue: Queue = Queue()
+        self._prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._prompt_seen:  # generate first puts the prompt ids (none: the prompt is embeddings)
+            self._prompt_seen = True
+            return
+        ids = value.flatten().tolist()
+        self.ids += ids
+        self.tokens += self.tokenizer.convert_ids_to_tokens(ids)
+        stable = len(self.ids)
+        while stable and self.BYTE_TOKEN.fullmatch(self.tokens[stable - 1]):
+            stable -= 1
+        self._send(self._decode(self.ids[:stable]).rstrip('\ufffd'))
+
+    def end(self) -> None:
+        self._send(self._decode(self.ids))
+        self.queue.put(None)
+
+    def _decode(self, ids: List[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def _send(self, text: str) -> None:
+        if len(text) > len(self.sent) and text.startswith(self.sent):
+            self.queue.put(text[len(self.sent):])
+            self.sent = text
+
+
 class ChatStream:
     """The pieces of a reply as they are generated; ``notice`` tells whether old rounds were dropped.
 
@@ -155,7 +202,7 @@ class ChatStream:
 
     def __init__(self, model: nn.Module, pixels: torch.Tensor, ids: List[int], kwargs: dict, dropped: int) -> None:
         self.notice: Optional[str] = truncation_notice(dropped) if dropped else None
-        self._streamer = TextIteratorStreamer(model.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        self._streamer = _FinalPieces(model.tokenizer)
         self._error: Optional[BaseException] = None
 
         def generate() -> None:
@@ -169,9 +216,8 @@ class ChatStream:
         self._thread.start()
 
     def __iter__(self) -> Iterator[str]:
-        for piece in self._streamer:
-            if piece:
-                yield piece
+        for piece in iter(self._streamer.queue.get, None):
+            yield piece
         self._thread.join()
         if self._error is not None:
             raise self._error

@@ -86,12 +86,21 @@ def test_prompt_is_original_llava_vicuna_v1(model, image_files, monkeypatch, rou
     assert seen == [llava_tokenizer_image_token(llava_vicuna_v1_prompt(messages), model.tokenizer)]
 
 
-def test_stream_pieces_make_the_reply(model, image_files):
-    messages = conversation(model, image_files[1], 2)
-    stream = stream_chat(model, image_files[1], messages)
+@pytest.mark.parametrize('image, rounds', [(0, 1), (0, 2), (1, 2), (2, 3)])
+def test_stream_pieces_make_the_reply(model, image_files, image, rounds):
+    messages = conversation(model, image_files[image], rounds)
+    stream = stream_chat(model, image_files[image], messages)
     pieces = list(stream)
     assert len(pieces) > 1 and stream.notice is None
-    assert ''.join(pieces).strip() == chat(model, image_files[1], messages)
+    assert ''.join(pieces).strip() == chat(model, image_files[image], messages)
+
+
+def test_stream_waits_for_whole_bytes(model, image_files):
+    """This reply holds byte-fallback runs (an invalid one swallows a space when it is decoded whole)."""
+    messages = conversation(model, image_files[0], 2)
+    reply = chat(model, image_files[0], messages)
+    assert '\ufffd' in reply
+    assert ''.join(stream_chat(model, image_files[0], messages)).strip() == reply
 
 
 def test_reply_depends_on_the_image_and_the_history(model, image_files):
