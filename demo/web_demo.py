@@ -28,16 +28,18 @@ Outputs = Tuple[dict, Messages, str, str]
 THEME = gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
 
 
-def new_image(path: Optional[str]) -> Tuple[dict, Messages, Optional[str], str]:
-    """A new conversation about the uploaded image (state, history, preview, status)."""
-    if path is None:
-        return {'image': None, 'messages': []}, [], None, 'Upload an image to start.'
+def new_image(path: Optional[str], state: dict) -> Tuple[None, dict, Messages, Optional[str], str]:
+    """A new conversation about the uploaded image: (emptied upload box, state, history, preview, status).
+
+    The upload box is emptied so that the next image can be dropped right away;
+    an unreadable file keeps the current conversation.
+    """
     try:
         _load_input(path)
     except (OSError, ValueError):
-        return ({'image': None, 'messages': []}, [], None,
+        return (None, state, gr.skip(), gr.skip(),
                 f'Cannot read {Path(path).name} as an image: upload a PNG, JPEG, ... picture.')
-    return {'image': path, 'messages': []}, [], path, f'New conversation about {Path(path).name}.'
+    return None, {'image': path, 'messages': []}, [], path, f'New conversation about {Path(path).name}.'
 
 
 def build_demo(model, title: str) -> gr.Blocks:
@@ -86,8 +88,9 @@ def build_demo(model, title: str) -> gr.Blocks:
         state = gr.State({'image': None, 'messages': []})
         with gr.Row():
             with gr.Column(scale=1):
-                upload = gr.File(label='Image', file_types=['image'], type='filepath', elem_id='upload')
-                preview = gr.Image(label='Preview', type='filepath', interactive=False, elem_id='preview')
+                upload = gr.File(label='Upload an image (starts a new conversation)', file_types=['image'],
+                                 type='filepath', height=120, elem_id='upload')
+                preview = gr.Image(label='Image', type='filepath', interactive=False, elem_id='preview')
                 temperature = gr.Slider(0, 1, value=0, step=0.05, label='Temperature (0 = greedy)',
                                         elem_id='temperature')
                 top_p = gr.Slider(0.05, 1, value=1, step=0.05, label='Top-p', elem_id='top-p')
@@ -107,7 +110,7 @@ def build_demo(model, title: str) -> gr.Blocks:
                                     elem_id='status')
         controls = [temperature, top_p, max_new_tokens]
         outputs = [state, chatbot, message, status]
-        upload.change(new_image, upload, [state, chatbot, preview, status])
+        upload.upload(new_image, [upload, state], [upload, state, chatbot, preview, status])
         # One model, one generation at a time, whichever button started it.
         for trigger in (message.submit, send_btn.click):
             trigger(send, [message, state, *controls], outputs, concurrency_id='model')
