@@ -3,7 +3,8 @@
 The prompt is rendered by the same conversation encoder as training
 (``encode_chat_prompt``: ``</s>`` after each earlier assistant reply, the image
 on the first user turn), so what the model sees at chat time is what it was
-trained on. Generation stops at the tokenizer's ``</s>``.
+trained on. Generation stops at the tokenizer's ``</s>``. Streamed pieces are
+only sent once later tokens cannot change them, so they join to ``chat``'s reply.
 """
 import re
 import warnings
@@ -109,7 +110,7 @@ def _generation_kwargs(model: nn.Module, temperature: float, top_p: float, max_n
         raise ValueError(f'max_new_tokens must be a positive integer, got {max_new_tokens}')
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(
         do_sample=False, temperature=None, top_p=None)
-    return {**extra, **sampling, 'max_new_tokens': max_new_tokens}
+    return {'num_beams': 1, **extra, **sampling, 'max_new_tokens': max_new_tokens}  # streaming needs 1 beam
 
 
 def _prepare(model: nn.Module, image: ImageLike, messages: Messages, temperature: float, top_p: float,
