@@ -34,7 +34,11 @@ setup(
         'pycocotools',
         'pycocoevalcap==1.2',
     ],
-    extras_require={'tests': ['pytest', 'pytest-timeout']},
+    extras_require={
+        'tests': ['pytest', 'pytest-timeout', 'peft>=0.13', 'gradio==6.31.0', 'playwright==1.65.2', 'pexpect==4.9.0'],
+        'web': ['gradio>=6.31,<7'],
+        'lora': ['peft>=0.13'],
+    },
     include_package_data=True,
     zip_safe=False,
 )

@@ -18,7 +18,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 from transformers.generation.streamers import BaseStreamer
 
-from llava_mm.datasets.conversation import encode_chat_prompt
+from llava_mm.models.conversation import encode_chat_prompt
 from llava_mm.models.prompt import IMAGE_TOKEN, PROMPT_TEMPLATES
 from .inference import ImageLike, _build_pipeline, _load_input
 
@@ -56,9 +56,8 @@ def check_messages(messages: Messages) -> None:
 
 def template_name(model: nn.Module) -> str:
     """The name of the model's conversation template (``vicuna_v1`` for v1.5, ``llava_v1`` for v1)."""
-    for name, template in PROMPT_TEMPLATES.items():
-        if template == model.prompt_template:
-            return name
+    if getattr(model, 'template_name', None):
+        return model.template_name
     raise ValueError(f'chat needs a known conversation template ({sorted(PROMPT_TEMPLATES)}); this model '
                      f'uses the custom prompt_template {model.prompt_template!r}')
 

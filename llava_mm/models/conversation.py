@@ -71,7 +71,7 @@ def normalize_conversation(conversations: Sequence[dict], has_image: bool = True
     """``[(role, text)]`` after LLaVA's rules; bad input raises ``ConversationError`` naming the turn.
 
     Checked: a list of ``{'from', 'value'}`` dicts; roles ``human``/``gpt``;
-    ``value`` a non-empty string; one turn with ``<image>`` when
+    ``value`` a non-empty string (a chat history, ``require_reply=False``, may hold an empty reply); one turn with ``<image>`` when
     ``has_image`` (none otherwise); alternating roles, ending with ``gpt``
     when ``require_reply``. Turns are numbered as in the input (from 0).
     """
@@ -89,7 +89,7 @@ def normalize_conversation(conversations: Sequence[dict], has_image: bool = True
         text = turn['value']
         if not isinstance(text, str):
             raise ConversationError(f'turn {i} ({role}): "value" must be a string, got {type(text).__name__}')
-        if not text.strip():
+        if not text.strip() and (require_reply or role == HUMAN):
             raise ConversationError(f'turn {i} ({role}): empty {"reply" if role == GPT else "message"}')
         turns.append((i, role, text))
     if turns[0][1] == GPT:  # LLaVA: "Skip the first one if it is not from human"
@@ -137,7 +137,7 @@ def render_conversation(turns: Sequence[Tuple[str, Optional[str]]],
     text = template.system + template.sep
     for k, (role, message) in enumerate(turns):
         name = template.roles[0] if role == HUMAN else template.roles[1]
-        if message is None:
+        if not message:  # the open reply of a prompt, or an empty chat reply: LLaVA renders `ROLE:` alone
             text += name + ':'
             continue
         message = message.replace(IMAGE_TOKEN, template.image)
