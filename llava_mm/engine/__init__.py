@@ -3,10 +3,10 @@
 ``tools/train.py`` builds ``LlavaRunner`` from a config; every piece is registered so configs name them.
 """
 from .distributed import init_cpu_distributed
-from .hooks import ExportModelHook, TrainingStatsHook
+from .hooks import ExportModelHook, OptimStepParamSchedulerHook, TrainingStatsHook
 from .loops import ResumableEpochBasedTrainLoop
 from .runner import LlavaRunner
 from .samplers import LengthGroupedSampler, modality_length_grouped_indices
 
-__all__ = ['ExportModelHook', 'LengthGroupedSampler', 'LlavaRunner', 'ResumableEpochBasedTrainLoop',
+__all__ = ['ExportModelHook', 'OptimStepParamSchedulerHook', 'LengthGroupedSampler', 'LlavaRunner', 'ResumableEpochBasedTrainLoop',
            'TrainingStatsHook', 'init_cpu_distributed', 'modality_length_grouped_indices']

@@ -5,7 +5,7 @@ from typing import Optional
 
 import torch
 from mmengine.dist import get_world_size, is_main_process
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, ParamSchedulerHook
 from mmengine.model import is_model_wrapper
 
 from llava_mm.registry import HOOKS
@@ -13,6 +13,16 @@ from llava_mm.registry import HOOKS
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class OptimStepParamSchedulerHook(ParamSchedulerHook):
+    """Steps iteration-based schedules once per optimizer step (not per accumulated micro-batch), matching
+    ``LlavaRunner``'s schedules counted in optimizer steps."""
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if runner.optim_wrapper.should_update():
+            super().after_train_iter(runner, batch_idx, data_batch, outputs)
 
 
 @HOOKS.register_module()

@@ -22,6 +22,14 @@ from torch import nn
 from llava_mm.apis import get_model
 
 
+def _training_state_globals() -> list:
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar, getattr,
+            *[v for k, v in vars(np.dtypes).items() if k.endswith('DType') and isinstance(v, type)]]
+
+
 class LlavaRunner(Runner):
     """See the module docstring."""
 
@@ -43,6 +51,34 @@ class LlavaRunner(Runner):
             total = sum(p.numel() for p in net.parameters())
             self.logger.info(f'Trainable parameters: {trainable:,} of {total:,}')
         return net
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's resume, with ``torch.load(weights_only=True)`` allowed the plain-data classes mmengine's own
+        checkpoints hold (its log history: numpy arrays and scalars), and nothing else."""
+        with torch.serialization.safe_globals(_training_state_globals()):
+            return super().resume(filename, *args, **kwargs)
+
+    def build_param_scheduler(self, scheduler):
+        """Schedules in optimizer steps, not micro-batches: with gradient accumulation the learning rate at step
+        ``k`` is the same for any number of processes. Epoch-based entries (``convert_to_iter_based``) are
+        converted here with the number of optimizer steps per epoch; a warm-up that rounds to zero steps (tiny
+        data sets) is dropped with a message instead of failing."""
+        accumulate = self.cfg.optim_wrapper.get('accumulative_counts', 1)
+        steps_per_epoch = max(1, len(self.train_dataloader) // accumulate)
+        converted = []
+        for entry in (scheduler if isinstance(scheduler, list) else [scheduler]):
+            if isinstance(entry, dict) and entry.get('convert_to_iter_based') and entry.get('by_epoch', True):
+                entry = dict(entry)
+                entry.pop('convert_to_iter_based')
+                begin = int(entry.get('begin', 0) * steps_per_epoch)
+                end = int(entry.get('end', self.max_epochs) * steps_per_epoch)
+                if end <= begin:
+                    self.logger.info(f'{entry["type"]} spans no optimizer step ({steps_per_epoch} per epoch): '
+                                     'skipped')
+                    continue
+                entry.update(by_epoch=False, begin=begin, end=end)
+            converted.append(entry)
+        return super().build_param_scheduler(converted)
 
     def _build_data_first(self, training: bool) -> None:
         """Read the data (every sample and image checked) before the model: bad data fails in seconds."""

@@ -129,6 +129,7 @@ class Llava(BaseModel):
         self.freeze = tuple(freeze)
         for part in self.freeze:
             getattr(self, part).requires_grad_(False)
+        self.vision_tower.unused_layers.requires_grad_(False)
         self.lora = dict(lora) if lora else None
         self.gradient_checkpointing = gradient_checkpointing
         self._tokenizer_cfg = tokenizer
@@ -304,6 +305,14 @@ class Llava(BaseModel):
         return out
 
     # --------------------------------------------------------------- training
+    def init_weights(self) -> None:
+        """Nothing to do: parts are initialised when built and weights are loaded before training.
+
+        mmengine's Runner calls ``init_weights`` at the start of ``train()``; the
+        default would call transformers' ``init_weights`` and re-draw the
+        language model that ``load_from`` just loaded.
+        """
+
     def prepare_for_training(self) -> 'Llava':
         """Apply LoRA and gradient checkpointing (after the base weights are loaded)."""
         if self.lora and not self.has_lora:

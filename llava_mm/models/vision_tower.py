@@ -48,6 +48,9 @@ class CLIPVisionTower(nn.Module):
         self.feature_layer = feature_layer
         self.feature_select = feature_select
         self._num_layers_to_run = feature_layer % num_states
+        # Layers after the feature layer never run (LLaVA keeps them in its checkpoints): they never train, and
+        # DDP must not wait for their gradients.
+        self.encoder.layers[self._num_layers_to_run:].requires_grad_(False)
 
     @property
     def hidden_size(self) -> int:
@@ -64,6 +67,11 @@ class CLIPVisionTower(nn.Module):
     @property
     def frozen(self) -> bool:
         return not any(p.requires_grad for p in self.parameters())
+
+    @property
+    def unused_layers(self) -> nn.ModuleList:
+        """The encoder layers after the feature layer (never run)."""
+        return self.encoder.layers[self._num_layers_to_run:]
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) normalized pixels -> (B, num_image_tokens, hidden_size)."""

@@ -16,7 +16,10 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs)
+# Schedules count optimizer steps, so the global batch and the learning rate curve do not depend on the
+# number of processes (see llava_mm.engine.LlavaRunner).
 default_hooks = dict(
+    param_scheduler=dict(type='OptimStepParamSchedulerHook'),
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
 )
