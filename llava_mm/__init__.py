@@ -7,9 +7,12 @@ registry names the modules that fill it), so configs with
 ``default_scope = 'llava_mm'`` build without importing anything by hand.
 """
 import importlib
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List
 
 from .version import __version__
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time these come from __getattr__
+    from .apis import get_model, inference_model, list_models  # noqa: F401
 
 # Public name -> module that defines it.
 _LAZY = {
