@@ -1,7 +1,41 @@
-"""llava_mm: LLaVA for OpenMMLab (run, evaluate, convert, fine-tune)."""
+"""llava_mm: LLaVA for OpenMMLab (run, evaluate, convert, fine-tune).
+
+Wheels carry the model zoo as OpenMMLab's ``.mim`` convention has it: the
+configs, the model index, the tools and the demo folder (with the shipped tiny
+model) are copied into ``llava_mm/.mim/`` of the build, so ``list_models()``
+and ``get_model(name)`` work from an installed package. The copy is made in
+the build folder only; a checkout (or an editable install) reads the same
+files from the repository itself.
+"""
+import shutil
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+# Repository files that llava_mm reads at run time, under llava_mm/.mim/ once installed.
+MIM_FILES = ('configs', 'demo', 'tools', 'model-index.yml')
+
+
+
+class BuildWithMim(build_py):
+    """``build_py`` that also copies ``MIM_FILES`` into ``<build>/llava_mm/.mim``."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return  # the package is read from the checkout, next to these files
+        root = Path(__file__).resolve().parent
+        mim = Path(self.build_lib) / 'llava_mm' / '.mim'
+        shutil.rmtree(mim, ignore_errors=True)
+        mim.mkdir(parents=True)
+        for name in MIM_FILES:
+            src = root / name
+            if src.is_dir():
+                shutil.copytree(src, mim / name, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                shutil.copyfile(src, mim / name)
+
 
 version = {}
 exec(Path('llava_mm/version.py').read_text(), version)
@@ -39,6 +73,6 @@ setup(
         'web': ['gradio>=6.31,<7'],
         'lora': ['peft>=0.13'],
     },
-    include_package_data=True,
+    cmdclass={'build_py': BuildWithMim},
     zip_safe=False,
 )

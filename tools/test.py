@@ -1,7 +1,7 @@
 """Evaluate a LLaVA checkpoint on a benchmark with mmengine's Runner.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out preds.json|preds.pkl]
-                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--verbose]
 
 CHECKPOINT is anything ``llava_mm.get_model(..., pretrained=CHECKPOINT)``
 accepts: a llava_mm model directory (config.py + safetensors + tokenizer), a
@@ -9,6 +9,16 @@ accepts: a llava_mm model directory (config.py + safetensors + tokenizer), a
 (strict key check, no random init first). When CONFIG's tokenizer is not a
 local path and CHECKPOINT is a local directory with tokenizer files, the
 directory's tokenizer is used.
+
+``--out`` writes every prediction atomically. It replaces an existing regular
+file (a previous ``--out`` of the same .json/.pkl kind) and nothing else: a
+directory, a symbolic link or any other kind of file at that path is refused
+before the run starts.
+
+The log shows progress and metrics; ``--verbose`` adds mmengine's start-up
+report (environment table, the whole config, the hook order). The config is
+saved in the work dir either way. Loader workers are capped at the CPUs this
+process may use (shared among the local ranks).
 
 Distributed: ``tools/dist_test.sh CONFIG CHECKPOINT N`` (torchrun) or
 ``tools/slurm_test.sh``. Without CUDA the gloo backend is picked automatically,
@@ -26,7 +36,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 try:
-    import llava_mm  # noqa: F401  (registers every component)
+    import llava_mm  # noqa: F401  (components register on first look-up, see llava_mm.registry)
 except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import llava_mm  # noqa: F401
@@ -53,11 +63,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='llava_mm model directory, .safetensors or .pth file')
     parser.add_argument('--work-dir', help='where logs and the dumped config go '
                         '(default: ./work_dirs/CONFIG_NAME)')
-    parser.add_argument('--out', help='write every prediction to this .json or .pkl file')
+    parser.add_argument('--out', help='write every prediction to this .json or .pkl file (an existing file '
+                        'is replaced; anything else at that path is refused)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch: torchrun / tools/dist_test.sh)')
+    parser.add_argument('--verbose', action='store_true',
+                        help="also log mmengine's start-up report: environment, whole config, hook order")
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -107,6 +120,8 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_test_set(cfg, args.config)
+    cap_loader_workers(cfg)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -114,6 +129,58 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.resume = False
     resolve_tokenizer(cfg, args.checkpoint)
     return cfg
+
+
+def check_test_set(cfg: Config, config_file: str) -> None:
+    """A config without a test set (a model directory's ``config.py``, a model base) is named with what it lacks."""
+    missing = [key for key in ('test_dataloader', 'test_evaluator') if not cfg.get(key)]
+    if 'test_dataloader' not in missing and not cfg.test_dataloader.get('dataset'):
+        missing.append('test_dataloader.dataset')
+    if missing:
+        raise ValueError(f'{config_file} defines no test set: {" and ".join(missing)} missing. tools/test.py needs '
+                         'a benchmark config (model, test_dataloader with a dataset, test_evaluator), e.g. '
+                         'configs/llava/llava-7b-v1.5_vqa.py; a model directory\'s config.py describes only the model.')
+    cfg.setdefault('test_cfg', dict())  # mmengine's plain TestLoop
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask: a container's or Slurm's share, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+
+def cap_loader_workers(cfg: Config) -> None:
+    """At most the available CPUs (shared among this node's ranks) load data: more only oversubscribe."""
+    loader = cfg.test_dataloader
+    ranks_here = int(os.environ.get('LOCAL_WORLD_SIZE', '1'))
+    limit = max(1, available_cpus() // ranks_here)
+    requested = loader.get('num_workers', 0)
+    if requested > limit:
+        loader.num_workers = limit
+        if os.environ.get('RANK', '0') == '0':
+            print(f'test_dataloader.num_workers: {requested} -> {limit} ({available_cpus()} CPUs, '
+                  f'{ranks_here} rank(s) on this node)', file=sys.stderr)
+
+
+def check_out_file(out: str) -> None:
+    """Refuse an ``--out`` that would replace anything but a previous predictions file, before any work.
+
+    An existing regular file is replaced (that is what ``--out`` is for); a
+    directory, a symbolic link or a device at that path belongs to the user
+    and is never removed. After the merge with ``llava_mm.fileio`` this is
+    ``check_output(out, force=True, kind='file')``.
+    """
+    path = Path(out)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        what = 'a symbolic link' if path.is_symlink() else 'a directory' if path.is_dir() else 'not a regular file'
+        raise FileExistsError(f'--out {out} exists and is {what}; tools/test.py replaces only a previous '
+                              'predictions file (a regular .json / .pkl file): choose another --out')
+    folder = path.absolute().parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(f'--out {out}: {existing} is a file, not a folder')
+    folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f'Cannot write --out {out}: {folder} is not writable')
 
 
 # ------------------------------------------------------------ distributed
@@ -151,20 +218,6 @@ def _export_slurm_env(port: Optional[int]) -> None:
 
 
 # ----------------------------------------------------------------- runner
-class _FormattedOnceConfig(Config):
-    """A Config that formats its ``pretty_text`` once: yapf takes seconds on a
-    LLaVA config, and mmengine formats it for the dumped config and again for
-    the message hub at the start of every ``runner.test()``."""
-
-    @property
-    def pretty_text(self) -> str:
-        text = self.__dict__.get('_formatted_text')
-        if text is None:
-            text = Config.pretty_text.fget(self)
-            object.__setattr__(self, '_formatted_text', text)  # Config.__setattr__ would store a config key
-        return text
-
-
 class LlavaTestRunner(Runner):
     """mmengine's Runner with llava_mm's weight loading and no DDP wrapper.
 
@@ -175,7 +228,11 @@ class LlavaTestRunner(Runner):
       is never randomly initialised first), with a strict key check.
     * Inference synchronises no gradients, so every rank keeps a plain module:
       DDP would broadcast all weights at start and refuses CPU modules.
+    * mmengine's start-up report (environment, whole config, hook order: ~200
+      lines before the first result) is logged only by ``VerboseTestRunner``.
     """
+
+    verbose = False
 
     def build_model(self, model) -> nn.Module:
         if isinstance(self._test_dataloader, dict):
@@ -190,15 +247,25 @@ class LlavaTestRunner(Runner):
         self.logger.info(f'Loaded weights from {checkpoint}')
         return net
 
-    def dump_config(self) -> None:
-        # dump_config is the last step of __init__: the config is final from here on.
-        object.__setattr__(self.cfg, '__class__', _FormattedOnceConfig)  # Config.__setattr__ sets keys
-        super().dump_config()
+    def _log_env(self, env_cfg: dict) -> None:
+        if self.verbose:
+            super()._log_env(env_cfg)
+        else:
+            self.logger.info(f'Config saved in {self.work_dir}; --verbose also logs it, the environment and the hooks')
+
+    def get_hooks_info(self) -> str:
+        return super().get_hooks_info() if self.verbose else '(listed with --verbose)'
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
         if model_wrapper_cfg is not None:
             return super().wrap_model(model_wrapper_cfg, model)
         return model.to(get_device())
+
+
+class VerboseTestRunner(LlavaTestRunner):
+    """``--verbose``: with mmengine's whole start-up report."""
+
+    verbose = True
 
 
 # ------------------------------------------------------------ predictions
@@ -233,6 +300,7 @@ class SavePredictions(BaseMetric):
             self.results.append(_plain(dict(sample)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        check_out_file(self.out_file)  # again: something may have taken the path during the run
         payload = (json.dumps(results, ensure_ascii=False, indent=1).encode('utf-8')
                    if self.as_json else pickle.dumps(results, protocol=4))
         write_bytes_atomic(self.out_file, payload)
@@ -244,13 +312,10 @@ class SavePredictions(BaseMetric):
 def build_runner(args: argparse.Namespace) -> Runner:
     """The Runner for ``args``, with ``--out`` hooked in as the first metric."""
     cfg = build_config(args)
-    if args.out:  # fail now, not after the run, when --out cannot be written
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        if not os.access(out_dir, os.W_OK):
-            raise PermissionError(f'Cannot write --out {args.out}')
+    if args.out:  # fail now, not after the run, when --out cannot or must not be written
+        check_out_file(args.out)
     init_cpu_distributed(cfg)
-    runner = LlavaTestRunner.from_cfg(cfg)
+    runner = (VerboseTestRunner if args.verbose else LlavaTestRunner).from_cfg(cfg)
     metrics = runner.test_evaluator.metrics
     if args.out:
         # First, so predictions are saved even when a scorer fails afterwards.

@@ -19,12 +19,20 @@ PathLike = Union[str, os.PathLike]
 
 
 def repo_root() -> Path:
-    """Where ``configs/`` and ``model-index.yml`` live (the source tree or the installed copy)."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here.parent, here / '.mim'):
-        if (candidate / 'model-index.yml').is_file():
-            return candidate
-    raise FileNotFoundError(f'model-index.yml not found next to {here}; is llava_mm installed with its configs?')
+    """Where ``configs/``, ``model-index.yml`` and ``demo/`` live.
+
+    An installed package carries them in ``llava_mm/.mim/`` (copied there by
+    setup.py's build, OpenMMLab's convention); a checkout or an editable
+    install reads them from the repository, the package folder's parent.
+    """
+    package = Path(__file__).resolve().parent.parent
+    installed, checkout = package / '.mim', package.parent
+    if (installed / 'model-index.yml').is_file():
+        return installed
+    if (checkout / 'model-index.yml').is_file() and (checkout / 'configs' / 'llava').is_dir():
+        return checkout
+    raise FileNotFoundError(f'model-index.yml is neither in {installed} (an installed llava_mm) nor in {checkout} '
+                            '(a source checkout): reinstall llava_mm from a wheel or sdist built by its setup.py')
 
 
 @lru_cache()

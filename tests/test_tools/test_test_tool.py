@@ -290,3 +290,93 @@ def test_out_is_replaced_atomically(tmp_path, monkeypatch, tool):
 def test_out_must_be_json_or_pickle(tool):
     with pytest.raises(SystemExit):
         tool.parse_args(['config.py', 'ckpt', '--out', 'preds.txt'])
+
+
+# ------------------------------------------------------------- the log
+def lines_before_first_result(log: str) -> int:
+    lines = log.splitlines()
+    return next(i for i, line in enumerate(lines) if 'Epoch(test) [' in line or line.startswith('Predictions of'))
+
+
+def test_log_is_short_by_default(coco_run):
+    log = coco_run['proc'].stdout + coco_run['proc'].stderr
+    assert lines_before_first_result(log) <= 10, log[:3000]
+    assert 'System environment' not in log and 'Config:\n' not in log and 'before_train_epoch' not in log
+
+
+def test_verbose_logs_the_start_up_report_and_workers_are_capped(coco_run, tiny_dir):
+    work = coco_run['work']
+    (work / 'verbose.json').write_text('previous run')  # a previous --out file is replaced, as documented
+    proc = run_test_tool(coco_run['config'], tiny_dir, '--verbose', '--out', 'verbose.json', '--cfg-options',
+                         'test_dataloader.num_workers=64', 'test_dataloader.dataset.indices=4', cwd=work)
+    log = proc.stdout + proc.stderr
+    assert 'System environment' in log and 'INFO - Config:\n' in log and "default_scope = 'llava_mm'" in log
+    assert 'before_test_epoch:' in log  # the hook order
+    assert lines_before_first_result(log) > 60
+    cpus = len(os.sched_getaffinity(0))
+    assert f'test_dataloader.num_workers: 64 -> {cpus} ({cpus} CPUs' in log
+    assert 'worker processes in total' not in log  # torch's oversubscription warning
+    assert [r['image_id'] for r in load_out(work / 'verbose.json')] == [r['image_id'] for r in load_out(coco_run['out'])][:4]
+
+
+def test_loader_workers_are_capped_at_the_cpus_shared_by_local_ranks(tmp_path, tiny_dir, coco, tool, monkeypatch):
+    config = write_config(tmp_path / 'caption.py', tiny_dir,
+                          dict(type='COCOCaption', data_root=coco['data_root'], ann_file=coco['ann_file']),
+                          dict(type='COCOCaption', ann_file=coco['gt_file'], meteor=False))
+    args = tool.parse_args([str(config), str(tiny_dir), '--cfg-options', 'test_dataloader.num_workers=1000'])
+    cpus = len(os.sched_getaffinity(0))
+    assert tool.build_config(args).test_dataloader.num_workers == cpus <= os.cpu_count()
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', str(2 * cpus))  # more ranks than CPUs: one worker each
+    assert tool.build_config(args).test_dataloader.num_workers == 1
+    few = tool.parse_args([str(config), str(tiny_dir), '--cfg-options', 'test_dataloader.num_workers=0'])
+    assert tool.build_config(few).test_dataloader.num_workers == 0  # what is asked for when it fits
+
+
+def test_runner_keeps_a_plain_config_and_dumps_it(tmp_path, tiny_dir, coco, tool):
+    config = write_config(tmp_path / 'caption.py', tiny_dir,
+                          dict(type='COCOCaption', data_root=coco['data_root'], ann_file=coco['ann_file']),
+                          dict(type='COCOCaption', ann_file=coco['gt_file'], meteor=False))
+    runner = tool.build_runner(tool.parse_args([str(config), str(tiny_dir), '--work-dir', str(tmp_path / 'w')]))
+    assert type(runner.cfg) is Config  # no class swapped in behind mmengine's back
+    dumped = Config.fromfile(str(tmp_path / 'w' / 'caption.py'))
+    assert dumped.model == runner.cfg.model and dumped.test_dataloader == runner.cfg.test_dataloader
+
+
+# ---------------------------------------------------- configs and --out
+def test_a_config_without_a_test_set_is_named_with_the_missing_key(tmp_path, tiny_dir, tool):
+    model_only = tiny_dir / 'config.py'  # a model directory's config: model and pipeline, no test set
+    with pytest.raises(ValueError, match=rf'{model_only} defines no test set: test_dataloader and test_evaluator'):
+        tool.main([str(model_only), str(tiny_dir), '--work-dir', str(tmp_path / 'work')])
+    no_metric = tmp_path / 'no_metric.py'
+    cfg = Config.fromfile(str(model_only))
+    cfg.test_dataloader = dict(batch_size=1, dataset=dict(type='COCOCaption', data_root='.', ann_file='a.json'))
+    cfg.dump(str(no_metric))
+    with pytest.raises(ValueError, match=rf'{no_metric} defines no test set: test_evaluator missing'):
+        tool.main([str(no_metric), str(tiny_dir), '--work-dir', str(tmp_path / 'work')])
+    assert not (tmp_path / 'work').exists()
+
+
+def test_out_never_replaces_a_directory_a_link_or_a_file_in_the_way(tmp_path, tiny_dir, coco, tool):
+    config = write_config(tmp_path / 'caption.py', tiny_dir,
+                          dict(type='COCOCaption', data_root=coco['data_root'], ann_file=coco['ann_file']),
+                          dict(type='COCOCaption', ann_file=coco['gt_file'], meteor=False))
+    work = tmp_path / 'work'
+    folder = tmp_path / 'results.json'  # a user's folder that happens to have the name
+    folder.mkdir()
+    (folder / 'keep.txt').write_text('mine')
+    target = tmp_path / 'elsewhere.json'
+    target.write_text('linked')
+    (tmp_path / 'link.json').symlink_to(target)
+    (tmp_path / 'a_file').write_text('in the way')
+    cases = {folder: 'is a directory', tmp_path / 'link.json': 'is a symbolic link',
+             tmp_path / 'a_file' / 'preds.json': 'is a file, not a folder'}
+    for out, message in cases.items():
+        with pytest.raises(OSError, match=message):
+            tool.main([str(config), str(tiny_dir), '--work-dir', str(work), '--out', str(out)])
+    assert (folder / 'keep.txt').read_text() == 'mine' and target.read_text() == 'linked'
+    assert (tmp_path / 'link.json').is_symlink() and (tmp_path / 'a_file').read_text() == 'in the way'
+    assert not work.exists()  # refused before the runner was built
+    # Checked again when the predictions are written: a folder made during the run survives too.
+    with pytest.raises(FileExistsError, match='is a directory'):
+        tool.SavePredictions(str(folder)).compute_metrics([{'pred_caption': 'a cat'}])
+    assert (folder / 'keep.txt').read_text() == 'mine'
