@@ -25,12 +25,10 @@ Distributed: ``tools/dist_test.sh CONFIG CHECKPOINT N`` (torchrun) or
 so the same command runs on CPU machines.
 """
 import argparse
-import datetime
 import json
 import os
 import os.path as osp
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -44,14 +42,11 @@ except ImportError:  # running from a source tree that is not installed
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.device import get_device
 from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
-from mmengine.runner import Runner
-from torch import nn
 
-from llava_mm.apis import get_model
 from llava_mm.converters import has_tokenizer_files, looks_like_hub_id
+from llava_mm.engine import LlavaRunner, init_cpu_distributed
 from llava_mm.fileio import write_bytes_atomic
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle')
@@ -69,6 +64,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='override config entries, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch: torchrun / tools/dist_test.sh)')
+    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
+                        help="weights' dtype (auto: the checkpoint's)")
     parser.add_argument('--verbose', action='store_true',
                         help="also log mmengine's start-up report: environment, whole config, hook order")
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -125,7 +122,8 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint  # loaded by LlavaTestRunner.build_model
+    cfg.load_from = args.checkpoint  # loaded by LlavaRunner.build_model
+    cfg.dtype = args.dtype
     cfg.resume = False
     resolve_tokenizer(cfg, args.checkpoint)
     return cfg
@@ -183,69 +181,13 @@ def check_out_file(out: str) -> None:
         raise PermissionError(f'Cannot write --out {out}: {folder} is not writable')
 
 
-# ------------------------------------------------------------ distributed
-def init_cpu_distributed(cfg: Config) -> None:
-    """Start the process group with gloo when there is no CUDA.
-
-    mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which CPU-only
-    builds of torch lack; the Runner skips its own set-up when a group exists.
-    """
-    if cfg.launcher == 'none' or torch.cuda.is_available() or torch.distributed.is_initialized():
-        return
-    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
-    if cfg.launcher == 'slurm':
-        _export_slurm_env(dist_cfg.pop('port', None))
-    requested = dist_cfg.get('backend', 'nccl')
-    if requested != 'gloo' and os.environ.get('RANK', '0') == '0':
-        print(f'No CUDA: using the gloo backend instead of {requested!r}', file=sys.stderr)
-    dist_cfg['backend'] = 'gloo'
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-    timeout = dist_cfg.pop('timeout', None)
-    if timeout is not None:
-        dist_cfg['timeout'] = datetime.timedelta(seconds=timeout)
-    torch.distributed.init_process_group(**dist_cfg)
-
-
-def _export_slurm_env(port: Optional[int]) -> None:
-    """torch's env:// variables from slurm's, as mmengine does for GPUs."""
-    os.environ.setdefault('MASTER_PORT', str(port or 29500))
-    if 'MASTER_ADDR' not in os.environ:
-        node_list = os.environ['SLURM_NODELIST']
-        os.environ['MASTER_ADDR'] = subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1')
-    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
-    os.environ['RANK'] = os.environ['SLURM_PROCID']
-    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
-
-
 # ----------------------------------------------------------------- runner
-class LlavaTestRunner(Runner):
-    """mmengine's Runner with llava_mm's weight loading and no DDP wrapper.
-
-    * The test data is read (and every image checked) before the model is
-      loaded, so a bad path fails in seconds, not after a 7B load.
-    * ``load_from`` is loaded as ``llava_mm.get_model`` does: the model is built
-      on the meta device and the checkpoint's tensors are assigned (a 7B model
-      is never randomly initialised first), with a strict key check.
-    * Inference synchronises no gradients, so every rank keeps a plain module:
-      DDP would broadcast all weights at start and refuses CPU modules.
-    * mmengine's start-up report (environment, whole config, hook order: ~200
-      lines before the first result) is logged only by ``VerboseTestRunner``.
-    """
+class LlavaTestRunner(LlavaRunner):
+    """``llava_mm.engine.LlavaRunner`` (data read before the model, strict ``get_model``-style loading, no DDP
+    wrapper for inference) with mmengine's start-up report (environment, whole config, hook order: ~200 lines
+    before the first result) logged only by ``VerboseTestRunner``."""
 
     verbose = False
-
-    def build_model(self, model) -> nn.Module:
-        if isinstance(self._test_dataloader, dict):
-            self._test_dataloader = self.build_dataloader(
-                self._test_dataloader, seed=self.seed, diff_rank_seed=self._randomness_cfg.get('diff_rank_seed', False))
-        if isinstance(model, nn.Module) or not self._load_from:
-            return super().build_model(model)
-        checkpoint, self._load_from = self._load_from, None  # nothing left for load_or_resume
-        cfg = self.cfg.copy()
-        cfg.model = model
-        net = get_model(cfg, pretrained=checkpoint)
-        self.logger.info(f'Loaded weights from {checkpoint}')
-        return net
 
     def _log_env(self, env_cfg: dict) -> None:
         if self.verbose:
@@ -255,11 +197,6 @@ class LlavaTestRunner(Runner):
 
     def get_hooks_info(self) -> str:
         return super().get_hooks_info() if self.verbose else '(listed with --verbose)'
-
-    def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
-        if model_wrapper_cfg is not None:
-            return super().wrap_model(model_wrapper_cfg, model)
-        return model.to(get_device())
 
 
 class VerboseTestRunner(LlavaTestRunner):
@@ -309,7 +246,7 @@ class SavePredictions(BaseMetric):
 
 
 # ------------------------------------------------------------------- main
-def build_runner(args: argparse.Namespace) -> Runner:
+def build_runner(args: argparse.Namespace) -> LlavaRunner:
     """The Runner for ``args``, with ``--out`` hooked in as the first metric."""
     cfg = build_config(args)
     if args.out:  # fail now, not after the run, when --out cannot or must not be written

@@ -41,7 +41,8 @@ class LlavaRunner(Runner):
         load_from = None if (training and self._resume) else self._load_from
         cfg = self.cfg.copy()
         cfg.model = model
-        net = get_model(cfg, pretrained=load_from or False, dtype='float32' if training else 'auto')
+        dtype = self.cfg.get('dtype') or ('float32' if training else 'auto')  # training: float32 master weights
+        net = get_model(cfg, pretrained=load_from or False, dtype=dtype)
         if load_from:
             self.logger.info(f'Loaded weights from {load_from}')
             self._load_from = None  # nothing left for load_or_resume
