@@ -65,3 +65,50 @@ def test_stage1_trains_the_projector_only(start, scenes, tmp_path):
     before, after = weights(start), weights(tmp_path / 'w/model')
     changed = {k for k in after if not torch.equal(after[k], before[k])}
     assert changed == {k for k in after if k.startswith('projector.')}
+
+
+def test_stage1_stage2_lora_merge_then_inference(start, scenes, tmp_path, images):
+    """The LLaVA-1.5 recipe end to end through tools/train.py: stage 1 (plain, projector) -> stage 2
+    (conversations, projector + LM) -> LoRA fine-tune -> tools/merge_lora.py -> get_model -> inference_model."""
+    from peft import PeftModel
+    from training_setup import REPO, load_script
+
+    stage1 = write_train_config(tmp_path / 'stage1.py', start, scenes, 'pretrain.json', template='plain',
+                                stage='pretrain', model=dict(freeze=('vision_tower', 'language_model')))
+    train(stage1, tmp_path / 'w1')
+    stage2 = write_train_config(tmp_path / 'stage2.py', tmp_path / 'w1/model', scenes, 'instruct.json')
+    train(stage2, tmp_path / 'w2')
+    lora = write_train_config(
+        tmp_path / 'lora.py', tmp_path / 'w2/model', scenes, 'instruct.json', lr=1e-2,
+        model=dict(lora=dict(r=8, lora_alpha=16, lora_dropout=0.0)),
+        extra="optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'projector': dict(lr_mult=0.1)}))")
+    log = train(lora, tmp_path / 'w3')
+    adapter = tmp_path / 'w3/adapter'
+    assert not (tmp_path / 'w3/model').exists() and (adapter / 'adapter_model.safetensors').is_file()
+    assert 'Trainable parameters:' in log.stdout + log.stderr
+
+    stage2_weights = weights(tmp_path / 'w2/model')
+    merged_dir = load_script(REPO / 'tools/merge_lora.py').main([str(adapter), str(tmp_path / 'merged')])
+    merged = weights(merged_dir)
+    assert merged.keys() == stage2_weights.keys()  # a plain model again: no LoRA tensors left
+    changed = {k for k in merged if not torch.equal(merged[k], stage2_weights[k])}
+    assert changed and all(k.startswith(('projector.', 'language_model.model.layers.')) for k in changed)
+    assert not any(k.startswith('vision_tower.') for k in changed)  # CLIP's q/k/v_proj are never adapted
+    assert all(k.endswith(('q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight', 'gate_proj.weight',
+                           'up_proj.weight', 'down_proj.weight')) for k in changed if k.startswith('language_'))
+
+    # The merged model computes what base + adapter compute.
+    model = get_model(merged_dir)
+    base = get_model(tmp_path / 'w2/model')
+    base.load_state_dict({k: v for k, v in merged.items() if k.startswith('projector.')}, strict=False)
+    base.language_model = PeftModel.from_pretrained(base.language_model, str(adapter))
+    from mmpretrain.structures import DataSample
+    from llava_mm.apis.inference import _build_pipeline, _load_input
+    from mmengine.dataset import pseudo_collate
+    data = model.data_preprocessor(pseudo_collate([_build_pipeline(model, False)(_load_input(images[0]))]))
+    with torch.no_grad():
+        ours = model(data['images'], [DataSample(question='What is it?')], mode='tensor')
+        reference = base(data['images'], [DataSample(question='What is it?')], mode='tensor')
+    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)  # float32 rounding of W + BA
+    result = inference_model(model, images[0], 'What color is the circle?', max_new_tokens=5)
+    assert set(result) == {'question', 'pred_answer'} and isinstance(result['pred_answer'], str)

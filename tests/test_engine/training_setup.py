@@ -80,3 +80,12 @@ def losses(work_dir: Path) -> list:
         if 'loss' in record:
             values.append(record['loss'])
     return values
+
+
+def load_script(path: Path):
+    """A tools/ script as a module (its ``main(argv)`` is what the command line runs)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(Path(path).stem.replace('-', '_'), str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
