@@ -10,7 +10,8 @@
 * ``fetch``: local paths, hub ids, URLs
 """
 from .fetch import fetch_model_dir, looks_like_hub_id
-from .formats import config_from_dir, convert_to_llava_mm, detect_dir_format, export_hf_llava, load_state_dict
+from .formats import (config_from_dir, convert_to_llava_mm, detect_dir_format, export_hf_llava, load_part,
+                      load_state_dict)
 from .llava_mm_dir import (CheckpointMismatchError, has_tokenizer_files, is_llava_mm_dir, read_config,
                            stream_llava_mm_dir, write_llava_mm_dir)
 from .original_llava import config_from_original, merge_delta
@@ -18,5 +19,5 @@ from .tensor_io import UnsafeCheckpointError, iter_safetensors
 
 __all__ = ['CheckpointMismatchError', 'UnsafeCheckpointError', 'config_from_dir', 'config_from_original',
            'convert_to_llava_mm', 'detect_dir_format', 'export_hf_llava', 'fetch_model_dir', 'has_tokenizer_files',
-           'is_llava_mm_dir', 'iter_safetensors', 'load_state_dict', 'looks_like_hub_id', 'merge_delta',
+           'is_llava_mm_dir', 'iter_safetensors', 'load_part', 'load_state_dict', 'looks_like_hub_id', 'merge_delta',
            'read_config', 'stream_llava_mm_dir', 'write_llava_mm_dir']

@@ -31,9 +31,9 @@ from .fetch import fetch_checkpoint
 from .hf_config import read_json
 from .hf_llava import (config_from_hf_llava, hf_llava_stream, is_hf_llava_config, is_hf_llava_dir, restore_exported,
                        write_hf_llava_dir)
-from .key_maps import LAYOUTS, LLAVA_MM, detect_layout
+from .key_maps import LAYOUTS, LLAVA_MM, ORIGINAL_LLAVA, detect_layout
 from .llava_mm_dir import check_fits_model, has_tokenizer_files, is_llava_mm_dir, read_config, stream_llava_mm_dir
-from .original_llava import (complete_vision_tower, config_from_original_dir, is_original_llava_config,
+from .original_llava import (clip_dir, clip_vision_tensors, complete_vision_tower, config_from_original_dir, is_original_llava_config,
                              original_llava_stream)
 from .tensor_io import DEFAULT_SHARD_BYTES, TensorSource, TensorStream, parse_size, total_bytes, with_progress
 
@@ -106,6 +106,44 @@ def load_state_dict(path: str, cfg: Optional[Config] = None,
             weights from instead of the one the checkpoint / config names.
     """
     return open_weights(path, cfg, vision_tower).to_dict()
+
+
+#: What each part of a LLaVA model can start from in a training config's ``init_from``.
+PART_SOURCES = {
+    'vision_tower': 'a CLIP checkpoint (transformers CLIPModel / CLIPVisionModel directory or hub id)',
+    'language_model': 'a LLaMA / Vicuna checkpoint (transformers LlamaForCausalLM directory or hub id)',
+    'projector': 'any checkpoint with a projector (a llava_mm model directory, LLaVA mm_projector.bin, ...)',
+}
+
+
+def load_part(part: str, path: str) -> Dict[str, torch.Tensor]:
+    """The llava_mm-named tensors of one part (``vision_tower.*``, ``language_model.*`` or ``projector.*``) from
+    a checkpoint of that part, as LLaVA's training starts from Vicuna + CLIP (+ a stage-1 projector)."""
+    if part not in PART_SOURCES:
+        raise ValueError(f'init_from: unknown part {part!r}; the parts are {sorted(PART_SOURCES)}')
+    try:
+        tensors = _part_tensors(part, path)
+    except KeyError as err:  # a tensor no rule of the expected layout knows
+        raise ValueError(f'init_from.{part}={path!r} is not {PART_SOURCES[part]}: {err}') from None
+    tensors = {k: v for k, v in tensors.items() if k.startswith(part + '.')}
+    if not tensors:
+        raise ValueError(f'init_from.{part}={path!r} holds no {part} weights; expected {PART_SOURCES[part]}')
+    return tensors
+
+
+def _part_tensors(part: str, path: str) -> Dict[str, torch.Tensor]:
+    if part == 'vision_tower':
+        tensors = dict(clip_vision_tensors(clip_dir(path)))
+    elif part == 'language_model':
+        local = fetch_checkpoint(str(path))
+        tensors = dict(ORIGINAL_LLAVA.convert(TensorSource(local)))  # a LLaMA checkpoint is a subset of its names
+    else:
+        local = fetch_checkpoint(str(path))
+        source = TensorSource(local)
+        names = source.names()
+        layout = 'llava_mm' if is_llava_mm_dir(local) else detect_layout(names, str(local))
+        tensors = dict(LAYOUTS[layout].convert(source))
+    return tensors
 
 
 def _tokenizer_source(cfg: Config, stream: TensorStream) -> Optional[Path]:

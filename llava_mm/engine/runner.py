@@ -46,12 +46,34 @@ class LlavaRunner(Runner):
         if load_from:
             self.logger.info(f'Loaded weights from {load_from}')
             self._load_from = None  # nothing left for load_or_resume
+        if training and not self._resume and self.cfg.get('init_from'):
+            self._init_parts(net, self.cfg.init_from)
         if training:
             net.prepare_for_training()
             trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
             total = sum(p.numel() for p in net.parameters())
             self.logger.info(f'Trainable parameters: {trainable:,} of {total:,}')
         return net
+
+    def _init_parts(self, net: nn.Module, init_from: Dict[str, str]) -> None:
+        """``init_from = dict(language_model=..., vision_tower=..., projector=...)``: start parts from their own
+        checkpoints (LLaVA starts from Vicuna + CLIP, stage 2 from stage 1's projector), each checked whole."""
+        from llava_mm.converters import load_part
+        expected = net.state_dict()
+        for part, path in init_from.items():
+            if not path:
+                continue
+            tensors = load_part(part, str(path))
+            wanted = {k for k in expected if k.startswith(part + '.')}
+            problems = sorted(wanted - set(tensors)) + sorted(
+                f'{k}: {tuple(t.shape)} vs the model\'s {tuple(expected[k].shape)}' for k, t in tensors.items()
+                if k in expected and t.shape != expected[k].shape) + sorted(set(tensors) - wanted)
+            if problems:
+                raise ValueError(f'init_from.{part}={path!r} does not fit the model: ' + ', '.join(problems[:10]))
+            with torch.no_grad():
+                for name, tensor in tensors.items():
+                    expected[name].copy_(tensor)
+            self.logger.info(f'{part} initialised from {path}')
 
     def resume(self, filename: str, *args, **kwargs) -> None:
         """mmengine's resume, with ``torch.load(weights_only=True)`` allowed the plain-data classes mmengine's own

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import torch
-from training_setup import losses, make_scene_data, train, weights, write_train_config
+from training_setup import REPO, losses, make_scene_data, train, weights, write_train_config
 
 from llava_mm import get_model, inference_model
 from llava_mm.testing import make_tiny_model_dir
@@ -146,3 +146,30 @@ def test_tiny_model_overfits_32_conversations(start, tmp_path_factory, tmp_path)
     got = [a['pred_answer'] for a in answers]
     expected = [r['conversations'][1]['value'] for r in records]
     assert got == expected
+
+
+def test_stage1_starts_from_a_llama_and_a_clip_checkpoint(scenes, tmp_path):
+    """``init_from``: the language model from a transformers LLaMA directory (.bin shards), the vision tower
+    from a CLIP directory, a fresh projector; stage 1 then trains the projector only."""
+    import sys
+    sys.path.insert(0, str(REPO / 'tests/test_converters'))
+    from tiny_checkpoints import CLIP, LLAMA, make_clip_dir, make_llama_base
+
+    from llava_mm.converters import load_part
+    from llava_mm.models.builder import llava_model_config
+    clip = make_clip_dir(tmp_path / 'clip')
+    make_llama_base(tmp_path / 'vicuna', fmt='bin')
+    vocab = load_part('language_model', str(tmp_path / 'vicuna'))['language_model.lm_head.weight'].shape[0]
+    model_cfg = llava_model_config(CLIP, dict(LLAMA, vocab_size=vocab), tokenizer=str(tmp_path / 'vicuna'))
+    config = write_train_config(
+        tmp_path / 'cfg.py', None, scenes, 'pretrain.json', template='plain', stage='pretrain', model_cfg=model_cfg,
+        tokenizer=tmp_path / 'vicuna', model=dict(freeze=('vision_tower', 'language_model')),
+        extra=f"init_from = dict(language_model={str(tmp_path / 'vicuna')!r}, vision_tower={str(clip)!r})")
+    train(config, tmp_path / 'w')
+    trained = weights(tmp_path / 'w/model')
+    for part, source in (('language_model', tmp_path / 'vicuna'), ('vision_tower', clip)):
+        expected = load_part(part, str(source))
+        assert {k for k in trained if k.startswith(part + '.')} == set(expected)
+        assert all(torch.equal(trained[k], expected[k].float()) for k in expected), part
+    with pytest.raises(ValueError, match="init_from.vision_tower=.* is not a CLIP checkpoint"):
+        load_part('vision_tower', str(tmp_path / 'w/model'))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from llava_mm.converters import iter_safetensors, read_config
+from llava_mm.models.builder import llava_test_pipeline
 from llava_mm.scenes import write_scenes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,25 +20,29 @@ def make_scene_data(root: Path, num_images: int, seed: int) -> Path:
     return root
 
 
-def write_train_config(path: Path, start: Path, data_root: Path, ann_file: str, template: str = 'vicuna_v1',
+def write_train_config(path: Path, start: Optional[Path], data_root: Path, ann_file: str, template: str = 'vicuna_v1',
                        stage: str = 'finetune', global_batch_size: int = 4, batch_size: int = 2,
                        max_epochs: int = 1, lr: float = 1e-3, checkpoint_interval: int = 1000,
-                       model: Optional[Dict] = None, extra: str = '') -> Path:
-    """A config for ``tools/train.py`` that starts from the model directory ``start``."""
-    cfg = read_config(start)
-    model_cfg = cfg.model.to_dict()
-    model_cfg['tokenizer']['name_or_path'] = str(start)
+                       model: Optional[Dict] = None, extra: str = '', model_cfg: Optional[Dict] = None,
+                       tokenizer: Optional[Path] = None) -> Path:
+    """A config for ``tools/train.py`` that starts from the model directory ``start`` (or, with ``start=None``,
+    builds ``model_cfg`` and takes its weights from ``init_from`` in ``extra``)."""
+    tokenizer = tokenizer or start
+    if model_cfg is None:
+        model_cfg = read_config(start).model.to_dict()
+    model_cfg = {**model_cfg, 'tokenizer': {'type': 'AutoTokenizer', 'name_or_path': str(tokenizer)}}
     model_cfg.update(model or {})
+    pipeline = llava_test_pipeline(IMAGE_SIZE)
     text = f"""_base_ = [{str(BASES / f'datasets/llava_{"pretrain" if stage == "pretrain" else "instruct"}.py')!r},
           {str(BASES / f'schedules/llava_{stage}.py')!r}]
 model = {model_cfg!r}
-test_pipeline = {cfg.test_pipeline!r}
-load_from = {str(start)!r}
+test_pipeline = {pipeline!r}
+load_from = {str(start) if start else None!r}
 global_batch_size = {global_batch_size}
 train_dataloader = dict(
     batch_size={batch_size}, num_workers=0, persistent_workers=False,
     dataset=dict(data_root={str(data_root)!r}, ann_file={ann_file!r}, data_prefix='', template={template!r},
-                 tokenizer={str(start)!r}, num_image_tokens={(IMAGE_SIZE // 14) ** 2}, pipeline=test_pipeline))
+                 tokenizer={str(tokenizer)!r}, num_image_tokens={(IMAGE_SIZE // 14) ** 2}, pipeline=test_pipeline))
 optim_wrapper = dict(optimizer=dict(lr={lr}))
 max_epochs = {max_epochs}
 train_cfg = dict(max_epochs={max_epochs})
