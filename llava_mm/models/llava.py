@@ -86,6 +86,9 @@ class Llava(BaseModel):
             base weights are loaded. CLIP's layers are never adapted.
         gradient_checkpointing: recompute the language model's activations in
             the backward pass (less memory, ~30% more compute).
+        quantization: QLoRA: the language model's linear layers in 4 bits
+            (``dict(quant_type='nf4', compute_dtype='bfloat16')``), with ``lora``
+            on top; needs a CUDA GPU and ``bitsandbytes``.
         data_preprocessor: defaults to ``LlavaDataPreprocessor``.
     """
 
@@ -102,6 +105,7 @@ class Llava(BaseModel):
                  freeze: Sequence[str] = ('vision_tower', ),
                  lora: Optional[dict] = None,
                  gradient_checkpointing: bool = False,
+                 quantization: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -132,6 +136,9 @@ class Llava(BaseModel):
         self.vision_tower.unused_layers.requires_grad_(False)
         self.lora = dict(lora) if lora else None
         self.gradient_checkpointing = gradient_checkpointing
+        self.quantization = dict(quantization) if quantization else None
+        if self.quantization and not self.lora:
+            raise ValueError('quantization (QLoRA) trains LoRA adapters on a 4-bit model: set lora= too')
         self._tokenizer_cfg = tokenizer
         self._tokenizer: Optional[PreTrainedTokenizerBase] = (
             None if isinstance(tokenizer, dict) else tokenizer)
@@ -314,7 +321,9 @@ class Llava(BaseModel):
         """
 
     def prepare_for_training(self) -> 'Llava':
-        """Apply LoRA and gradient checkpointing (after the base weights are loaded)."""
+        """Apply 4-bit quantization, LoRA and gradient checkpointing (after the base weights are loaded)."""
+        if self.quantization:
+            self._quantize_language_model()
         if self.lora and not self.has_lora:
             from peft import LoraConfig, get_peft_model
             options = {'target_modules': list(LORA_TARGETS), 'bias': 'none', **self.lora}
@@ -323,6 +332,29 @@ class Llava(BaseModel):
             self.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
             self.language_model.config.use_cache = False
         return self
+
+    def _quantize_language_model(self) -> None:
+        """QLoRA's 4-bit NormalFloat base: every linear layer of the language model but ``lm_head``."""
+        if not torch.cuda.is_available():
+            raise RuntimeError('quantization (QLoRA, 4-bit nf4) needs a CUDA GPU: bitsandbytes has no CPU kernels '
+                               'for training. Use the LoRA config (llava-7b-v1.5_finetune_lora.py) on this machine.')
+        try:
+            import bitsandbytes as bnb
+        except ImportError:
+            raise RuntimeError('quantization (QLoRA) needs bitsandbytes: pip install bitsandbytes') from None
+        options = {'quant_type': 'nf4', 'compute_dtype': 'bfloat16', **self.quantization}
+        compute_dtype = getattr(torch, options.pop('compute_dtype'))
+        lm = self.language_model
+        for name, module in list(lm.named_modules()):
+            for child_name, child in list(module.named_children()):
+                if isinstance(child, nn.Linear) and f'{name}.{child_name}'.strip('.') != 'lm_head':
+                    q = bnb.nn.Linear4bit(child.in_features, child.out_features, bias=child.bias is not None,
+                                          compute_dtype=compute_dtype, **options)
+                    q.weight = bnb.nn.Params4bit(child.weight.data.cpu(), requires_grad=False,
+                                                 quant_type=options['quant_type'])
+                    if child.bias is not None:
+                        q.bias = nn.Parameter(child.bias.data, requires_grad=False)
+                    setattr(module, child_name, q.cuda())  # moving to the GPU quantizes
 
     @property
     def has_lora(self) -> bool:
