@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Union
 
 import torch
+import yaml
 from mmengine.config import Config
 from torch import nn
 
+from llava_mm import converters
 from llava_mm.models.builder import resolve_local_tokenizer
 from llava_mm.registry import MODELS
 
@@ -37,7 +39,6 @@ def repo_root() -> Path:
 
 @lru_cache()
 def _model_index() -> Dict[str, dict]:
-    import yaml
     root = repo_root()
     models = {}
     for metafile in yaml.safe_load((root / 'model-index.yml').read_text())['Import']:
@@ -74,7 +75,6 @@ def resolve_model(model: Union[str, PathLike, Config], vision_tower: Optional[Pa
 
     ``vision_tower`` is the CLIP checkpoint for directories that only name one (original LLaVA).
     """
-    from llava_mm import converters
     if isinstance(model, Config):
         return model, None
     model = str(model)
@@ -196,7 +196,6 @@ def get_model(model: Union[str, PathLike, Config],
             mmpretrain ``.pth``).
         **kwargs: overrides merged into the model config (e.g. ``generation_cfg``).
     """
-    from llava_mm import converters
     target_device = check_device(device)
     target_dtype = resolve_dtype(dtype)
     if target_dtype == torch.float16 and (target_device is None or target_device.type == 'cpu'):

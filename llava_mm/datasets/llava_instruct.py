@@ -36,6 +36,7 @@ from llava_mm.models.prompt import IGNORE_INDEX, IMAGE_TOKEN_INDEX
 from llava_mm.registry import DATASETS, TOKENIZER
 from .annotation_files import MAX_LISTED, load_json, load_jsonl
 from .base import ImageTextDataset
+from llava_mm.models.language_model import build_tokenizer
 from llava_mm.models.conversation import ConversationError, encode_conversation, get_template
 
 TOO_LONG = ('truncate', 'skip')
@@ -46,7 +47,6 @@ def build_tokenizer_arg(tokenizer: Union[dict, str, PreTrainedTokenizerBase]) ->
     if isinstance(tokenizer, dict):
         return TOKENIZER.build(copy.deepcopy(tokenizer))
     if isinstance(tokenizer, (str, os.PathLike)):
-        from llava_mm.models.language_model import build_tokenizer
         return build_tokenizer(os.fspath(tokenizer))
     return tokenizer
 

@@ -7,8 +7,9 @@ from typing import Optional, Union
 import torch
 from mmengine.config import Config
 
+from llava_mm.apis import get_model
 from llava_mm.converters import write_llava_mm_dir
-from llava_mm.fileio import atomic_output
+from llava_mm.fileio import atomic_output, check_output
 
 ADAPTER_CONFIG = 'llava_mm_adapter.json'
 TRAINED_WEIGHTS = 'non_lora_trainables.safetensors'
@@ -53,8 +54,6 @@ def merge_lora_adapter(adapter: Union[str, Path], out: Union[str, Path], base: O
     from peft import PeftModel
     from safetensors.torch import load_file
 
-    from llava_mm.apis import get_model
-    from llava_mm.fileio import check_output
     adapter = Path(adapter)
     check_output(out, force)
     meta_file = adapter / ADAPTER_CONFIG

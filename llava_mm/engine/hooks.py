@@ -9,6 +9,7 @@ from mmengine.hooks import Hook, ParamSchedulerHook
 from mmengine.model import is_model_wrapper
 
 from llava_mm.registry import HOOKS
+from .export import save_lora_adapter, save_model_dir
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -63,7 +64,6 @@ class ExportModelHook(Hook):
         self.adapter_dirname = adapter_dirname
 
     def after_train(self, runner) -> None:
-        from .export import save_lora_adapter, save_model_dir
         model = unwrap(runner.model)
         if not is_main_process():
             return

@@ -20,6 +20,7 @@ from mmengine.runner import Runner
 from torch import nn
 
 from llava_mm.apis import get_model
+from llava_mm.converters import load_part
 
 
 def _training_state_globals() -> list:
@@ -58,7 +59,6 @@ class LlavaRunner(Runner):
     def _init_parts(self, net: nn.Module, init_from: Dict[str, str]) -> None:
         """``init_from = dict(language_model=..., vision_tower=..., projector=...)``: start parts from their own
         checkpoints (LLaVA starts from Vicuna + CLIP, stage 2 from stage 1's projector), each checked whole."""
-        from llava_mm.converters import load_part
         expected = net.state_dict()
         for part, path in init_from.items():
             if not path:

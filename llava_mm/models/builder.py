@@ -4,6 +4,7 @@ Every reader of a checkpoint format (llava-hf, original LLaVA, the tiny test
 models) describes its model with these two functions instead of writing the
 nested dict by hand, as torchtune's component builders do.
 """
+import os
 from typing import Dict, List, Literal, Optional, Sequence
 
 CLIP_MEAN_RGB = (122, 116, 104)  # tuple(int(x * 255) for x in CLIP's image_mean): LLaVA's pad colour
@@ -64,7 +65,6 @@ def llava_test_pipeline(image_size: int, pad_to_square: bool = True,
 def resolve_local_tokenizer(model_cfg: Dict, base_dir: str) -> None:
     """Point a relative tokenizer path (``'.'``, ``'./tok'``) of a config file at the config's own directory,
     so the config works from any working directory (hub ids and absolute paths are left alone)."""
-    import os
     tokenizer = model_cfg.get('tokenizer')
     if not isinstance(tokenizer, dict):
         return

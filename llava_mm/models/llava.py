@@ -14,13 +14,14 @@ Data flow (one readable path, as in transformers' ``modeling_llava``):
    ``pred_answer`` on mmpretrain ``DataSample`` s.
 """
 import copy
+import difflib
 from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
-from transformers import PreTrainedTokenizerBase
+from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from llava_mm.registry import MODELS, TOKENIZER
 from .conversation import encode_conversation
@@ -41,9 +42,6 @@ _GENERATE_KWARGS = frozenset({'streamer', 'logits_processor', 'stopping_criteria
 
 def check_generation_cfg(cfg: Dict, where: str = 'generation_cfg') -> Dict:
     """Unknown keys (typos such as ``max_new_token``) and invalid values fail when the model is built."""
-    import difflib
-
-    from transformers import GenerationConfig
     known = set(GenerationConfig().to_dict()) | _GENERATE_KWARGS
     for key in cfg:
         if key not in known:

@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-from llava_mm.evaluation.coco_caption import coco_caption_scores
+from llava_mm.evaluation import coco_caption_scores
 from llava_mm.evaluation.vqa_normalization import vqa_accuracy
 from llava_mm.models.builder import llava_test_pipeline
 from llava_mm.registry import DATASETS, METRICS
