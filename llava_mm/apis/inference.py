@@ -23,6 +23,11 @@ def _load_input(image: ImageLike) -> Dict:
         path = Path(image)
         if not path.is_file():
             raise FileNotFoundError(f'Image file not found: {path}')
+        try:  # the header now, so a bad file is named before any batch runs
+            with Image.open(path) as im:
+                im.verify()
+        except Exception as err:
+            raise ValueError(f'Cannot read image file {path}: {err}') from err
         return {'img_path': str(path)}
     if isinstance(image, Image.Image):
         array = pil_to_bgr(image)

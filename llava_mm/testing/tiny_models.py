@@ -5,6 +5,7 @@ small models with random weights and a tokenizer trained on the spot.
 Everything is seeded, so the same call makes the same model on every machine.
 """
 import copy
+import tempfile
 from pathlib import Path
 from typing import Dict, Literal, Optional, Union
 
@@ -15,7 +16,8 @@ from llava_mm.converters import write_llava_mm_dir
 from llava_mm.models.builder import llava_model_config, llava_test_pipeline
 from llava_mm.models.prompt import V1_EXTRA_TOKENS
 from llava_mm.registry import MODELS
-from .tokenizers import train_bpe_tokenizer, train_sentencepiece_tokenizer
+from llava_mm.models.language_model import build_tokenizer
+from .tokenizers import train_bpe_tokenizer, train_sentencepiece_tokenizer, write_sentencepiece_tokenizer
 
 Version = Literal['v1', 'v1.5']
 TokenizerKind = Literal['bpe', 'sentencepiece']
@@ -58,17 +60,22 @@ def make_tiny_model_dir(out_dir: Union[str, Path], version: Version = 'v1.5', se
                         tokenizer: TokenizerKind = 'bpe') -> Path:
     """Write a complete llava_mm model directory with a tiny random model."""
     extra = V1_EXTRA_TOKENS if version == 'v1' else ()
-    if tokenizer == 'bpe':
-        tok = train_bpe_tokenizer(extra_tokens=extra)
-    elif tokenizer == 'sentencepiece':
-        tok = train_sentencepiece_tokenizer(extra_tokens=extra)
-    else:
-        raise ValueError(f"tokenizer must be 'bpe' or 'sentencepiece', got {tokenizer!r}")
-    model_cfg = tiny_model_config(version, vocab_size=len(tok), image_size=image_size)
-    torch.manual_seed(seed)
-    build_cfg = copy.deepcopy(model_cfg)
-    build_cfg['tokenizer'] = tok
-    model = randomize_(MODELS.build(build_cfg))
-    cfg = Config(dict(default_scope='llava_mm', model=model_cfg,
-                      test_pipeline=tiny_test_pipeline(version, image_size)))
-    return write_llava_mm_dir(out_dir, model.state_dict(), cfg, tok, overwrite=overwrite)
+    with tempfile.TemporaryDirectory() as tmp:
+        if tokenizer == 'bpe':
+            tok = saved = train_bpe_tokenizer(extra_tokens=extra)
+        elif tokenizer == 'sentencepiece' and not extra:
+            # Shipped as liuhaotian/* ship it: tokenizer.model + tokenizer_config.json, copied verbatim.
+            saved = str(write_sentencepiece_tokenizer(tmp))
+            tok = build_tokenizer(saved)
+        elif tokenizer == 'sentencepiece':
+            tok = saved = train_sentencepiece_tokenizer(extra_tokens=extra)
+        else:
+            raise ValueError(f"tokenizer must be 'bpe' or 'sentencepiece', got {tokenizer!r}")
+        model_cfg = tiny_model_config(version, vocab_size=len(tok), image_size=image_size)
+        torch.manual_seed(seed)
+        build_cfg = copy.deepcopy(model_cfg)
+        build_cfg['tokenizer'] = tok
+        model = randomize_(MODELS.build(build_cfg))
+        cfg = Config(dict(default_scope='llava_mm', model=model_cfg,
+                          test_pipeline=tiny_test_pipeline(version, image_size)))
+        return write_llava_mm_dir(out_dir, model.state_dict(), cfg, saved, overwrite=overwrite)

@@ -8,42 +8,14 @@ from llava_mm import get_model
 from llava_mm.apis import chat, stream_chat
 from llava_mm.apis.chat import ConversationTruncated, llava_instruct_record
 from llava_mm.testing import make_tiny_model_dir
-
-# --- Original LLaVA, transcribed (llava/conversation.py conv_vicuna_v1 + SeparatorStyle.TWO get_prompt,
-# --- llava/mm_utils.py tokenizer_image_token, llava/serve/cli.py: '<image>\n' before the first question).
-LLAVA_SYSTEM = ('A chat between a curious user and an artificial intelligence assistant. '
-                "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+from llava_reference import SlowLlamaTokenizer, chat_prompt_ids
 
 
-def llava_vicuna_v1_prompt(messages):
-    seps = [' ', '</s>']
-    ret = LLAVA_SYSTEM + seps[0]
-    turns = [('USER' if m['role'] == 'user' else 'ASSISTANT', m['content']) for m in messages] + [('ASSISTANT', None)]
-    for i, (role, message) in enumerate(turns):
-        if i == 0:
-            message = '<image>\n' + message
-        if message:
-            ret += role + ': ' + message + seps[i % 2]
-        else:
-            ret += role + ':'
-    return ret
 
-
-def llava_tokenizer_image_token(prompt, tokenizer, image_token_index=-200):
-    prompt_chunks = [tokenizer(chunk).input_ids for chunk in prompt.split('<image>')]
-
-    def insert_separator(X, sep):
-        return [ele for sublist in zip(X, [sep] * len(X)) for ele in sublist][:-1]
-
-    input_ids = []
-    offset = 0
-    if len(prompt_chunks) > 0 and len(prompt_chunks[0]) > 0 and prompt_chunks[0][0] == tokenizer.bos_token_id:
-        offset = 1
-        input_ids.append(prompt_chunks[0][0])
-    for x in insert_separator(prompt_chunks, [image_token_index] * (offset + 1)):
-        input_ids.extend(x[offset:])
-    return input_ids
-# --- end of transcription
+def llava_prompt_ids(model, messages):
+    """Original LLaVA's ids (tests/llava_reference.py: conv_vicuna_v1 + tokenizer_image_token with the slow
+    SentencePiece LlamaTokenizer it ran on) for the model's own tokenizer.model."""
+    return chat_prompt_ids(messages, SlowLlamaTokenizer(model.tokenizer.name_or_path))
 
 
 QUESTIONS = ['What is in the image?', 'What color is the cat?', 'Where is the dog?', 'How many animals are there?']
@@ -83,7 +55,7 @@ def test_prompt_is_original_llava_vicuna_v1(model, image_files, monkeypatch, rou
     messages = conversation(model, image_files[0], rounds)
     seen = sent_prompts(model, monkeypatch)
     chat(model, image_files[0], messages)
-    assert seen == [llava_tokenizer_image_token(llava_vicuna_v1_prompt(messages), model.tokenizer)]
+    assert seen == [llava_prompt_ids(model, messages)]
 
 
 @pytest.mark.parametrize('image, rounds', [(0, 1), (0, 2), (1, 2), (2, 3)])
@@ -153,9 +125,8 @@ def test_long_conversation_drops_oldest_rounds_after_the_image_turn(model, image
     image = image_files[0]
     messages = conversation(model, image, 4)
     kept = messages[:2] + messages[-1:]  # the image turn and its answer, then the new question
-    kept_ids = llava_tokenizer_image_token(llava_vicuna_v1_prompt(kept), model.tokenizer)
-    three_rounds = llava_tokenizer_image_token(llava_vicuna_v1_prompt(messages[:2] + messages[-3:]),
-                                               model.tokenizer)
+    kept_ids = llava_prompt_ids(model, kept)
+    three_rounds = llava_prompt_ids(model, messages[:2] + messages[-3:])
     image_tokens = model.vision_tower.num_image_tokens
     max_new = 12
     # Room for the image turn + the last question, not for one more round.

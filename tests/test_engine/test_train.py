@@ -173,3 +173,29 @@ def test_stage1_starts_from_a_llama_and_a_clip_checkpoint(scenes, tmp_path):
         assert all(torch.equal(trained[k], expected[k].float()) for k in expected), part
     with pytest.raises(ValueError, match="init_from.vision_tower=.* is not a CLIP checkpoint"):
         load_part('vision_tower', str(tmp_path / 'w/model'))
+
+
+def test_validation_during_training_with_a_project_evaluator(start, tmp_path_factory, tmp_path):
+    """``val_dataloader`` / ``val_evaluator`` / ``val_cfg`` run any llava_mm metric between epochs."""
+    import json
+
+    from llava_mm.scenes import write_scenes
+    data = tmp_path_factory.mktemp('val_scenes')
+    write_scenes(data, num_images=8, seed=21, outputs=('instruct', 'vqa'), questions_per_image=1)
+    val = f"""
+val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='VQAv2', data_root={str(data)!r}, data_prefix='val2014',
+                 question_file='annotations/v2_OpenEnded_mscoco_val2014_questions.json',
+                 ann_file='annotations/v2_mscoco_val2014_annotations.json', pipeline=test_pipeline))
+val_evaluator = dict(type='VQAAcc')
+val_cfg = dict()
+"""
+    config = write_train_config(tmp_path / 'cfg.py', start, data, 'instruct.json', max_epochs=1, extra=val,
+                                model=dict(task='vqa', generation_cfg=dict(max_new_tokens=3)))
+    out = train(config, tmp_path / 'w')
+    log = out.stdout + out.stderr
+    assert 'Iter(val) [2/2]' in log and 'VQA/accuracy:' in log
+    scalars = [json.loads(line) for line in next((tmp_path / 'w').glob('*/vis_data/scalars.json')).read_text()
+               .splitlines()]
+    assert any('VQA/accuracy' in record for record in scalars)
