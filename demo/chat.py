@@ -69,6 +69,8 @@ def main(argv=None) -> int:
     parser.add_argument('--pretrained', default=True,
                         help="checkpoint path / URL / hub id (default: the model's own weights)")
     parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
+    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
+                        help="weights' dtype (auto: the checkpoint's)")
     parser.add_argument('--temperature', type=float, default=0.0, help='0 (default) decodes greedily')
     parser.add_argument('--top-p', type=float, default=1.0, help='nucleus sampling when temperature > 0')
     parser.add_argument('--max-new-tokens', type=int, help="default: the model's generation_cfg")
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
                       seed=args.seed)
     try:
         _load_input(args.image)
-        model = get_model(args.model, pretrained=args.pretrained, device=args.device)
+        model = get_model(args.model, pretrained=args.pretrained, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

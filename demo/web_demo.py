@@ -126,11 +126,13 @@ def main(argv=None) -> int:
     parser.add_argument('--pretrained', default=True,
                         help="checkpoint path / URL / hub id (default: the model's own weights)")
     parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
+    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
+                        help="weights' dtype (auto: the checkpoint's)")
     parser.add_argument('--host', default='127.0.0.1', help='address to bind (default: this machine only)')
     parser.add_argument('--port', type=int, default=7860)
     args = parser.parse_args(argv)
     try:
-        model = get_model(args.model, pretrained=args.pretrained, device=args.device)
+        model = get_model(args.model, pretrained=args.pretrained, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

@@ -50,3 +50,16 @@ def tiny_v15_dir(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_v1_dir(tmp_path_factory):
     return make_tiny_model_dir(tmp_path_factory.mktemp('models') / 'tiny-v1', version='v1')
+
+
+@pytest.fixture(scope='session')
+def tiny_v15_sp_dir(tmp_path_factory):
+    """The tiny v1.5 model with a LLaMA-style SentencePiece tokenizer (tokenizer.model, as liuhaotian/* ship)."""
+    return make_tiny_model_dir(tmp_path_factory.mktemp('models') / 'tiny-v1.5-sp', version='v1.5',
+                               tokenizer='sentencepiece')
+
+
+@pytest.fixture(scope='session')
+def tiny_v1_sp_dir(tmp_path_factory):
+    return make_tiny_model_dir(tmp_path_factory.mktemp('models') / 'tiny-v1-sp', version='v1',
+                               tokenizer='sentencepiece')

@@ -9,10 +9,13 @@ QUESTIONS = ['What is it?', 'How many dogs are there in the picture?', 'Is there
              'Two?']
 
 
+@pytest.mark.parametrize('tokenizer', ['bpe', 'sentencepiece'])
 @pytest.mark.parametrize('version', ['v1', 'v1.5'])
 @pytest.mark.parametrize('num_beams', [1, 3])
-def test_batched_equals_batch_one(version, num_beams, images, tiny_v1_dir, tiny_v15_dir):
-    model = get_model(tiny_v1_dir if version == 'v1' else tiny_v15_dir)
+def test_batched_equals_batch_one(version, num_beams, tokenizer, images, request):
+    fixture = {'v1': 'tiny_v1_dir', 'v1.5': 'tiny_v15_dir'}[version]
+    model = get_model(request.getfixturevalue(fixture.replace('_dir', '_sp_dir') if tokenizer == 'sentencepiece'
+                                              else fixture))
     one_by_one = [inference_model(model, img, q, num_beams=num_beams) for img, q in zip(images, QUESTIONS)]
     batched = inference_model(model, images, QUESTIONS, num_beams=num_beams, batch_size=len(images))
     assert batched == one_by_one

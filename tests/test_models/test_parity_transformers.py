@@ -14,30 +14,43 @@ from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForCo
 from llava_mm import get_model, inference_model
 from llava_mm.apis.inference import _build_pipeline, _load_input
 from llava_mm.models.prompt import IMAGE_TOKEN_INDEX
+from llava_mm.models import build_tokenizer
 from llava_mm.testing import randomize_, train_tokenizer
+from llava_mm.testing.tokenizers import write_sentencepiece_tokenizer
 
 QUESTIONS = ['What is it?', 'How many dogs are there in the picture?', 'Is there a cat?',
              'What color is the cat sitting on the red couch next to the window?', 'Where is the bus?', 'Two?']
 MAX_NEW_TOKENS = 12
 
 
-@pytest.fixture(scope='module')
-def hf_dir(tmp_path_factory):
-    tokenizer = train_tokenizer(extra_tokens=('<image>', ))
+@pytest.fixture(scope='module', params=['bpe', 'sentencepiece'])
+def hf_dir(request, tmp_path_factory):
+    """A llava-hf directory; with ``sentencepiece`` its tokenizer is the LLaMA-style tokenizer.model (the image
+    token is an extra embedding row no text produces)."""
+    out = tmp_path_factory.mktemp('llava-hf') / 'tiny-llava-1.5-hf'
+    if request.param == 'bpe':
+        tokenizer = train_tokenizer(extra_tokens=('<image>', ))
+        image_token_index = tokenizer.convert_tokens_to_ids('<image>')
+        vocab = len(tokenizer)
+    else:
+        write_sentencepiece_tokenizer(out)
+        image_token_index = vocab = len(build_tokenizer(str(out)))
+        vocab += 1
+        tokenizer = None
     config = LlavaConfig(
         vision_config=CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
                                        num_attention_heads=4, image_size=336, patch_size=14, projection_dim=16,
                                        hidden_act='quick_gelu'),
-        text_config=LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+        text_config=LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128,
                                 num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                                 bos_token_id=1, eos_token_id=2, pad_token_id=0),
-        image_token_index=tokenizer.convert_tokens_to_ids('<image>'),
+        image_token_index=image_token_index,
         vision_feature_layer=-2, vision_feature_select_strategy='default', projector_hidden_act='gelu')
     torch.manual_seed(0)
     model = randomize_(LlavaForConditionalGeneration(config))
-    out = tmp_path_factory.mktemp('llava-hf') / 'tiny-llava-1.5-hf'
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(out)
     LlavaImageProcessorPil(do_pad=True, size={'shortest_edge': 336},
                            crop_size={'height': 336, 'width': 336}).save_pretrained(out)
     return out
