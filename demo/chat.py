@@ -13,7 +13,7 @@ from argparse import ArgumentParser, RawDescriptionHelpFormatter
 from pathlib import Path
 from typing import Dict, List
 
-from llava_mm import get_model
+from llava_mm.apis.model_zoo import add_model_arguments, model_from_arguments
 from llava_mm.apis.chat import llava_instruct_record, stream_chat
 from llava_mm.apis.inference import _load_input
 from llava_mm.fileio import write_bytes_atomic
@@ -65,12 +65,7 @@ class Session:
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument('image', help='image file')
-    parser.add_argument('model', help='model name, config file or model directory')
-    parser.add_argument('--pretrained', default=True,
-                        help="checkpoint path / URL / hub id (default: the model's own weights)")
-    parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
-    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
-                        help="weights' dtype (auto: the checkpoint's)")
+    add_model_arguments(parser)
     parser.add_argument('--temperature', type=float, default=0.0, help='0 (default) decodes greedily')
     parser.add_argument('--top-p', type=float, default=1.0, help='nucleus sampling when temperature > 0')
     parser.add_argument('--max-new-tokens', type=int, help="default: the model's generation_cfg")
@@ -80,7 +75,7 @@ def main(argv=None) -> int:
                       seed=args.seed)
     try:
         _load_input(args.image)
-        model = get_model(args.model, pretrained=args.pretrained, device=args.device, dtype=args.dtype)
+        model = model_from_arguments(args)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

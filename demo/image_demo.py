@@ -11,26 +11,22 @@ runs anywhere without network, and its captions are gibberish by design.
 from argparse import ArgumentParser, RawDescriptionHelpFormatter
 from pathlib import Path
 
-from llava_mm import get_model, inference_model
+from llava_mm import inference_model
+from llava_mm.apis.model_zoo import add_model_arguments, model_from_arguments
 
 
 def main(argv=None) -> None:
     parser = ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument('image', help='image file')
-    parser.add_argument('model', help='model name, config file or model directory')
+    add_model_arguments(parser)
     parser.add_argument('--question', help='ask a question instead of captioning')
-    parser.add_argument('--pretrained', default=True,
-                        help="checkpoint path / URL / hub id (default: the model's own weights)")
-    parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
-    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
-                        help="weights' dtype (auto: the checkpoint's)")
     parser.add_argument('--max-new-tokens', type=int, help='override generation_cfg.max_new_tokens')
     parser.add_argument('--num-beams', type=int, help='override generation_cfg.num_beams')
     args = parser.parse_args(argv)
     if not Path(args.image).is_file():  # before the (possibly minutes-long) model load
         parser.error(f'image file not found: {args.image}')
 
-    model = get_model(args.model, pretrained=args.pretrained, device=args.device, dtype=args.dtype)
+    model = model_from_arguments(args)
     generation = {k: v for k, v in (('max_new_tokens', args.max_new_tokens), ('num_beams', args.num_beams))
                   if v is not None}
     print(inference_model(model, args.image, args.question, **generation))

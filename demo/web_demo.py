@@ -17,7 +17,7 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports: 
 
 import gradio as gr  # noqa: E402
 
-from llava_mm import get_model  # noqa: E402
+from llava_mm.apis.model_zoo import add_model_arguments, model_from_arguments  # noqa: E402
 from llava_mm.apis.chat import stream_chat  # noqa: E402
 from llava_mm.apis.inference import _load_input  # noqa: E402
 
@@ -122,17 +122,12 @@ def build_demo(model, title: str) -> gr.Blocks:
 
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
-    parser.add_argument('model', help='model name, config file or model directory')
-    parser.add_argument('--pretrained', default=True,
-                        help="checkpoint path / URL / hub id (default: the model's own weights)")
-    parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
-    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
-                        help="weights' dtype (auto: the checkpoint's)")
+    add_model_arguments(parser)
     parser.add_argument('--host', default='127.0.0.1', help='address to bind (default: this machine only)')
     parser.add_argument('--port', type=int, default=7860)
     args = parser.parse_args(argv)
     try:
-        model = get_model(args.model, pretrained=args.pretrained, device=args.device, dtype=args.dtype)
+        model = model_from_arguments(args)
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

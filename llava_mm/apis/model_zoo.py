@@ -238,6 +238,22 @@ def get_model(model: Union[str, PathLike, Config],
     return net
 
 
+def add_model_arguments(parser) -> None:
+    """The model options every demo takes: ``model``, ``--pretrained``, ``--device``, ``--dtype``."""
+    parser.add_argument('model', help='model name (llava_mm.list_models()), config file or model directory')
+    parser.add_argument('--pretrained', default=True,
+                        help="checkpoint path / URL / hub id (default: the model's own weights)")
+    parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
+    parser.add_argument('--dtype', default='auto', choices=['auto', *sorted(set(DTYPES) - {'fp16', 'fp32', 'bf16',
+                                                                                                'half'})],
+                        help="weights' dtype (auto: the checkpoint's)")
+
+
+def model_from_arguments(args) -> nn.Module:
+    """``get_model`` for the options of ``add_model_arguments``."""
+    return get_model(args.model, pretrained=args.pretrained, device=args.device, dtype=args.dtype)
+
+
 def _str_or_none(value) -> Optional[str]:
     return None if value is None else str(value)
 
