@@ -199,16 +199,18 @@ class Llava(BaseModel):
         """
         embed_tokens = self.language_model.get_input_embeddings()
         device = embed_tokens.weight.device
+        rows = [torch.as_tensor(ids, device=device) for ids in token_ids]
+        # One lookup for the whole batch: each embedding call's backward fills a vocab x hidden gradient.
+        flat = torch.cat(rows)
+        texts = torch.split(embed_tokens(flat.masked_fill(flat == IMAGE_TOKEN_INDEX, 0)), [len(r) for r in rows])
         sequences, label_rows = [], []
-        for i, (ids, features) in enumerate(zip(token_ids, image_features)):
-            ids = torch.as_tensor(ids, device=device)
+        for i, (ids, text, features) in enumerate(zip(rows, texts, image_features)):
             where = (ids == IMAGE_TOKEN_INDEX).nonzero().flatten().tolist()
             expected = 1 if features.shape[0] else 0
             if len(where) != expected:
                 raise ValueError(f'Prompt {i} must contain {expected} image token(s) for its '
                                  f'{"image" if expected else "text-only sample"}, found {len(where)}')
             pos = where[0] if where else len(ids)
-            text = embed_tokens(ids.masked_fill(ids == IMAGE_TOKEN_INDEX, 0))
             sequences.append(torch.cat([text[:pos], features.to(text.dtype), text[pos + 1:]]))
             if labels is not None:
                 row = torch.as_tensor(labels[i], device=device)
@@ -327,7 +329,11 @@ class Llava(BaseModel):
             options = {'target_modules': list(LORA_TARGETS), 'bias': 'none', **self.lora}
             self.language_model = get_peft_model(self.language_model, LoraConfig(task_type='CAUSAL_LM', **options))
         if self.gradient_checkpointing:
-            self.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+            lm = self.language_model
+            if hasattr(lm, 'activation_checkpointing_enable'):  # transformers >= 5.24; the old name is deprecated
+                lm.activation_checkpointing_enable(activation_checkpointing_kwargs={'use_reentrant': False})
+            else:
+                lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
             self.language_model.config.use_cache = False
         return self
 

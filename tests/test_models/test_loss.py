@@ -128,3 +128,20 @@ def test_question_answer_samples_tokenize_prompt_and_answer_as_one_text(tiny_v15
     loss.backward()
     assert all(p.grad is None for p in model.vision_tower.parameters())  # frozen by default
     assert model.projector.linear_1.weight.grad is not None
+
+
+def test_gradient_checkpointing_gives_the_same_loss_and_gradients(tiny_v15_dir, images):
+    plain = get_model(tiny_v15_dir, freeze=()).train()
+    checkpointed = get_model(tiny_v15_dir, freeze=(), gradient_checkpointing=True).prepare_for_training().train()
+    assert checkpointed.language_model.is_gradient_checkpointing
+    results = []
+    for model in (plain, checkpointed):
+        data = batch_for(model, model.tokenizer, images)
+        loss = model(**data, mode='loss')['loss']
+        loss.backward()
+        results.append((loss.detach(), {n: p.grad for n, p in model.named_parameters() if p.grad is not None}))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    torch.testing.assert_close(loss_a, loss_b)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], atol=1e-6, rtol=1e-5, msg=name)
