@@ -125,6 +125,7 @@ class Llava(BaseModel):
         self.caption_prompt = caption_prompt
         self.question_template = question_template
         self.generation_cfg = check_generation_cfg({**DEFAULT_GENERATION_CFG, **(generation_cfg or {})})
+        freeze = (freeze, ) if isinstance(freeze, str) else tuple(freeze)
         unknown = sorted(set(freeze) - set(PARTS))
         if unknown:
             raise ValueError(f'freeze: unknown part(s) {unknown}; the parts are {list(PARTS)}')

@@ -124,7 +124,6 @@ def _counted(n: int, noun: str) -> str:
 def candidate_questions(scene: Scene) -> Dict[str, List[QA]]:
     """Every question this module can ask about ``scene``, by family, each with its true answer."""
     objs = scene.objects
-    present = {o.kind for o in objs}
     out: Dict[str, List[QA]] = {f: [] for f in QUESTION_FAMILIES}
 
     def add(family, question, answer, sentence, answer_type, question_type):
