@@ -13,6 +13,7 @@ from pathlib import Path
 
 from llava_mm import inference_model
 from llava_mm.apis.model_zoo import add_model_arguments, model_from_arguments
+from llava_mm.cli import run
 
 
 def main(argv=None) -> None:
@@ -33,4 +34,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -20,6 +20,7 @@ from pathlib import Path
 # This script draws with the llava_mm of its own source tree, from whatever directory it is run.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llava_mm.scenes import OUTPUTS, write_scenes  # noqa: E402
+from llava_mm.cli import run  # noqa: E402
 
 
 def positive_int(text: str) -> int:
@@ -56,4 +57,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -9,6 +9,7 @@ listed as ``llava-tiny_caption``) was made with the first command.
 import argparse
 
 from llava_mm.testing import make_tiny_model_dir
+from llava_mm.cli import run
 
 
 def main(argv=None) -> None:
@@ -23,4 +24,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

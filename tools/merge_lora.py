@@ -15,6 +15,7 @@ except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llava_mm.engine.export import merge_lora_adapter
+from llava_mm.cli import run
 
 
 def main(argv=None) -> Path:
@@ -30,4 +31,4 @@ def main(argv=None) -> Path:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -46,8 +46,9 @@ from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 
 from llava_mm.converters import has_tokenizer_files, looks_like_hub_id
-from llava_mm.engine import LlavaRunner, init_cpu_distributed
+from llava_mm.engine import LlavaRunner, VerboseLlavaRunner, init_cpu_distributed
 from llava_mm.fileio import write_bytes_atomic
+from llava_mm.cli import run
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle')
 
@@ -182,29 +183,6 @@ def check_out_file(out: str) -> None:
 
 
 # ----------------------------------------------------------------- runner
-class LlavaTestRunner(LlavaRunner):
-    """``llava_mm.engine.LlavaRunner`` (data read before the model, strict ``get_model``-style loading, no DDP
-    wrapper for inference) with mmengine's start-up report (environment, whole config, hook order: ~200 lines
-    before the first result) logged only by ``VerboseTestRunner``."""
-
-    verbose = False
-
-    def _log_env(self, env_cfg: dict) -> None:
-        if self.verbose:
-            super()._log_env(env_cfg)
-        else:
-            self.logger.info(f'Config saved in {self.work_dir}; --verbose also logs it, the environment and the hooks')
-
-    def get_hooks_info(self) -> str:
-        return super().get_hooks_info() if self.verbose else '(listed with --verbose)'
-
-
-class VerboseTestRunner(LlavaTestRunner):
-    """``--verbose``: with mmengine's whole start-up report."""
-
-    verbose = True
-
-
 # ------------------------------------------------------------ predictions
 def _plain(value: Any) -> Any:
     """JSON-friendly copy: tensors and arrays become lists, numpy scalars numbers."""
@@ -252,7 +230,7 @@ def build_runner(args: argparse.Namespace) -> LlavaRunner:
     if args.out:  # fail now, not after the run, when --out cannot or must not be written
         check_out_file(args.out)
     init_cpu_distributed(cfg)
-    runner = (VerboseTestRunner if args.verbose else LlavaTestRunner).from_cfg(cfg)
+    runner = (VerboseLlavaRunner if args.verbose else LlavaRunner).from_cfg(cfg)
     metrics = runner.test_evaluator.metrics
     if args.out:
         # First, so predictions are saved even when a scorer fails afterwards.
@@ -274,4 +252,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

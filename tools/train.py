@@ -27,8 +27,10 @@ except ImportError:  # running from a source tree that is not installed
     import llava_mm  # noqa: F401
 
 from mmengine.config import Config, DictAction
+from mmengine.runner import find_latest_checkpoint
 
-from llava_mm.engine import LlavaRunner, init_cpu_distributed
+from llava_mm.engine import LlavaRunner, VerboseLlavaRunner, init_cpu_distributed
+from llava_mm.cli import run
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -42,6 +44,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='automatic mixed precision (default bfloat16)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. train_dataloader.batch_size=4')
+    parser.add_argument('--verbose', action='store_true',
+                        help="also log mmengine's environment table, the whole config and the hook order")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch: torchrun / tools/dist_train.sh)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -81,7 +85,14 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # The latest checkpoint of the work dir; none yet (a first run, a requeued job that never saved): start
+        # from `load_from` as a plain run would, never from random weights.
+        latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+        if latest:
+            cfg.resume, cfg.load_from = True, latest
+        else:
+            print(f'--resume: no checkpoint in {cfg.work_dir} yet; starting from load_from={cfg.get("load_from")!r}',
+                  file=sys.stderr)
     elif args.resume:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume checkpoint not found: {args.resume}')
@@ -94,12 +105,13 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> LlavaRunner:
-    cfg = build_config(parse_args(argv))
+    args = parse_args(argv)
+    cfg = build_config(args)
     init_cpu_distributed(cfg)
-    runner = LlavaRunner.from_cfg(cfg)
+    runner = (VerboseLlavaRunner if args.verbose else LlavaRunner).from_cfg(cfg)
     runner.train()
     return runner
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -5,8 +5,8 @@
 from .distributed import init_cpu_distributed
 from .hooks import ExportModelHook, OptimStepParamSchedulerHook, TrainingStatsHook
 from .loops import ResumableEpochBasedTrainLoop
-from .runner import LlavaRunner
+from .runner import LlavaRunner, VerboseLlavaRunner
 from .samplers import LengthGroupedSampler, modality_length_grouped_indices
 
 __all__ = ['ExportModelHook', 'OptimStepParamSchedulerHook', 'LengthGroupedSampler', 'LlavaRunner', 'ResumableEpochBasedTrainLoop',
-           'TrainingStatsHook', 'init_cpu_distributed', 'modality_length_grouped_indices']
+           'TrainingStatsHook', 'VerboseLlavaRunner', 'init_cpu_distributed', 'modality_length_grouped_indices']

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from llava_mm.apis import get_model
-from llava_mm.converters import write_llava_mm_dir
+from llava_mm.converters import is_llava_mm_dir, write_llava_mm_dir
 from llava_mm.fileio import atomic_output, check_output
 
 ADAPTER_CONFIG = 'llava_mm_adapter.json'
@@ -55,7 +55,7 @@ def merge_lora_adapter(adapter: Union[str, Path], out: Union[str, Path], base: O
     from safetensors.torch import load_file
 
     adapter = Path(adapter)
-    check_output(out, force)
+    check_output(out, force, kind='dir', is_same_kind=is_llava_mm_dir)
     meta_file = adapter / ADAPTER_CONFIG
     if not meta_file.is_file():
         raise FileNotFoundError(f'{adapter} is not a llava_mm LoRA adapter directory (no {ADAPTER_CONFIG})')

@@ -32,7 +32,20 @@ def _training_state_globals() -> list:
 
 
 class LlavaRunner(Runner):
-    """See the module docstring."""
+    """See the module docstring. mmengine's start-up report (environment table, whole config, hook order: ~200
+    lines before the first result) is logged only by ``VerboseLlavaRunner`` (``--verbose``); the config is always
+    saved in the work dir."""
+
+    verbose = False
+
+    def _log_env(self, env_cfg: dict) -> None:
+        if self.verbose:
+            super()._log_env(env_cfg)
+        else:
+            self.logger.info(f'Config saved in {self.work_dir}; --verbose also logs it, the environment and the hooks')
+
+    def get_hooks_info(self) -> str:
+        return super().get_hooks_info() if self.verbose else '(the hook order is listed with --verbose)'
 
     def build_model(self, model) -> nn.Module:
         if isinstance(model, nn.Module):
@@ -49,6 +62,9 @@ class LlavaRunner(Runner):
             self._load_from = None  # nothing left for load_or_resume
         if training and not self._resume and self.cfg.get('init_from'):
             self._init_parts(net, self.cfg.init_from)
+        elif training and not self._resume and not load_from:
+            self.logger.warning('Training starts from random weights: the config sets neither load_from nor '
+                                'init_from')
         if training:
             net.prepare_for_training()
             trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
@@ -118,3 +134,9 @@ class LlavaRunner(Runner):
             return MMDistributedDataParallel(module=model.to(get_device()), device_ids=None, broadcast_buffers=False,
                                              find_unused_parameters=self.cfg.get('find_unused_parameters', False))
         return super().wrap_model(model_wrapper_cfg, model)
+
+
+class VerboseLlavaRunner(LlavaRunner):
+    """``LlavaRunner`` with mmengine's whole start-up report (``--verbose``)."""
+
+    verbose = True

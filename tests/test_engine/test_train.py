@@ -47,7 +47,8 @@ def test_resume_equals_uninterrupted_bit_for_bit(start, scenes, tmp_path):
     """2 epochs of 3 steps, checkpoint every 2: resuming at step 2 (mid-epoch) gives the same weights."""
     config = write_train_config(tmp_path / 'cfg.py', start, scenes, 'instruct.json', global_batch_size=4,
                                 batch_size=4, max_epochs=2, checkpoint_interval=2)
-    train(config, tmp_path / 'full')
+    first = train(config, tmp_path / 'full', '--resume')  # a requeued job's first run: nothing to resume yet
+    assert 'no checkpoint in' in first.stderr and 'Loaded weights from' in first.stdout + first.stderr
     resumed = tmp_path / 'resumed'
     resumed.mkdir()
     shutil.copy(tmp_path / 'full/iter_2.pth', resumed / 'iter_2.pth')
@@ -89,6 +90,9 @@ def test_stage1_stage2_lora_merge_then_inference(start, scenes, tmp_path, images
 
     stage2_weights = weights(tmp_path / 'w2/model')
     merged_dir = load_script(REPO / 'tools/merge_lora.py').main([str(adapter), str(tmp_path / 'merged')])
+    with pytest.raises(FileExistsError, match='pass --force'):
+        load_script(REPO / 'tools/merge_lora.py').main([str(adapter), str(tmp_path / 'merged')])
+    assert load_script(REPO / 'tools/merge_lora.py').main([str(adapter), str(tmp_path / 'merged'), '--force'])
     merged = weights(merged_dir)
     assert merged.keys() == stage2_weights.keys()  # a plain model again: no LoRA tensors left
     changed = {k for k in merged if not torch.equal(merged[k], stage2_weights[k])}

@@ -26,6 +26,7 @@ from typing import List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a source checkout
 from llava_mm.converters import merge_delta  # noqa: E402
 from llava_mm.converters.formats import add_output_arguments, output_kwargs  # noqa: E402
+from llava_mm.cli import run  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -61,4 +62,4 @@ def main(argv: Optional[List[str]] = None) -> Path:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a sourc
 from llava_mm.apis.model_zoo import resolve_model  # noqa: E402
 from llava_mm.converters import convert_to_llava_mm  # noqa: E402
 from llava_mm.converters.formats import add_output_arguments, output_kwargs  # noqa: E402
+from llava_mm.cli import run  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -51,4 +52,4 @@ def main(argv: Optional[List[str]] = None) -> Path:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)
