@@ -93,7 +93,7 @@ def make_data(workdir: Path, base_gib: float, num_shards: int) -> dict:
     import torch
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
-    from llava_mm.testing import train_tokenizer
+    from llava_mm.testing import train_bpe_tokenizer
     per_layer = sum(2 * torch.Size(s).numel() for s in LAYER_TENSORS.values())
     num_layers = max(1, round((base_gib * GIB - 4 * BASE_VOCAB * HIDDEN) / per_layer))
     gen = torch.Generator().manual_seed(0)
@@ -115,7 +115,7 @@ def make_data(workdir: Path, base_gib: float, num_shards: int) -> dict:
                   mm_hidden_size=clip.hidden_size, mm_vision_select_layer=-2, mm_use_im_start_end=True,
                   mm_vision_tower=str(workdir / 'clip'), torch_dtype='float16')
     (workdir / 'delta' / 'config.json').write_text(json.dumps(config))
-    train_tokenizer().save_pretrained(str(workdir / 'delta'))
+    train_bpe_tokenizer().save_pretrained(str(workdir / 'delta'))
     shards = sorted((workdir / 'base').glob('*.safetensors')) + sorted((workdir / 'delta').glob('*.safetensors'))
     return {'num_layers': num_layers, 'input_bytes': sum(f.stat().st_size for f in shards),
             'largest_shard_bytes': max(f.stat().st_size for f in shards), 'num_shards': len(shards)}

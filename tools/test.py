@@ -45,6 +45,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 
+from llava_mm.apis.model_zoo import DTYPE_CHOICES
 from llava_mm.converters import has_tokenizer_files, looks_like_hub_id
 from llava_mm.engine import LlavaRunner, VerboseLlavaRunner, init_cpu_distributed
 from llava_mm.fileio import write_bytes_atomic
@@ -65,7 +66,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='override config entries, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher (pytorch: torchrun / tools/dist_test.sh)')
-    parser.add_argument('--dtype', default='auto', choices=['auto', 'float32', 'float16', 'bfloat16'],
+    parser.add_argument('--dtype', default='auto', choices=DTYPE_CHOICES,
                         help="weights' dtype (auto: the checkpoint's)")
     parser.add_argument('--verbose', action='store_true',
                         help="also log mmengine's start-up report: environment, whole config, hook order")

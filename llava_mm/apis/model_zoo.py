@@ -124,6 +124,10 @@ DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float16': torch.floa
           'half': torch.float16, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16}
 
 
+#: What the command-line tools offer for ``--dtype``.
+DTYPE_CHOICES = ('auto', 'float32', 'float16', 'bfloat16')
+
+
 def resolve_dtype(dtype: Union[str, torch.dtype, None]) -> Optional[torch.dtype]:
     """``'auto'`` / ``None`` -> ``None`` (keep the checkpoint's); a name or ``torch.dtype`` -> that dtype."""
     if dtype is None or dtype == 'auto':
@@ -154,17 +158,6 @@ def check_device(device: Union[str, torch.device, None]) -> Optional[torch.devic
     elif device.type == 'mps' and not (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()):
         raise RuntimeError(f'device={str(device)!r} was requested but MPS is not available on this machine')
     return device
-
-
-def _cast_floating(net: nn.Module, dtype: torch.dtype) -> None:
-    """Every floating parameter and buffer to ``dtype`` (integer buffers stay as they are)."""
-    for module in net.modules():
-        for name, param in module._parameters.items():
-            if param is not None and param.is_floating_point() and param.dtype != dtype:
-                module._parameters[name] = nn.Parameter(param.detach().to(dtype), param.requires_grad)
-        for name, buf in module._buffers.items():
-            if buf is not None and buf.is_floating_point() and buf.dtype != dtype:
-                module._buffers[name] = buf.to(dtype)
 
 
 def _checkpoint_dtype(net: nn.Module) -> torch.dtype:
@@ -229,7 +222,7 @@ def get_model(model: Union[str, PathLike, Config],
         if any(b.is_meta for b in net.buffers()):
             _materialize_buffers(net)
     if target_device is None or target_device.type != 'meta':
-        _cast_floating(net, target_dtype or _checkpoint_dtype(net))
+        net.to(dtype=target_dtype or _checkpoint_dtype(net))  # floating parameters and buffers only
         net.tokenizer  # resolve it now: a missing tokenizer fails here, in one clear line, not mid-inference
     if target_device is not None and target_device.type != 'meta':
         net.to(target_device)
@@ -244,8 +237,7 @@ def add_model_arguments(parser) -> None:
     parser.add_argument('--pretrained', default=True,
                         help="checkpoint path / URL / hub id (default: the model's own weights)")
     parser.add_argument('--device', default=None, help='e.g. cuda, cuda:1, cpu')
-    parser.add_argument('--dtype', default='auto', choices=['auto', *sorted(set(DTYPES) - {'fp16', 'fp32', 'bf16',
-                                                                                                'half'})],
+    parser.add_argument('--dtype', default='auto', choices=DTYPE_CHOICES,
                         help="weights' dtype (auto: the checkpoint's)")
 
 

@@ -133,17 +133,13 @@ def load_part(part: str, path: str) -> Dict[str, torch.Tensor]:
 
 def _part_tensors(part: str, path: str) -> Dict[str, torch.Tensor]:
     if part == 'vision_tower':
-        tensors = dict(clip_vision_tensors(clip_dir(path)))
-    elif part == 'language_model':
-        local = fetch_checkpoint(str(path))
-        tensors = dict(ORIGINAL_LLAVA.convert(TensorSource(local)))  # a LLaMA checkpoint is a subset of its names
-    else:
-        local = fetch_checkpoint(str(path))
-        source = TensorSource(local)
-        names = source.names()
-        layout = 'llava_mm' if is_llava_mm_dir(local) else detect_layout(names, str(local))
-        tensors = dict(LAYOUTS[layout].convert(source))
-    return tensors
+        return dict(clip_vision_tensors(clip_dir(path)))
+    source = TensorSource(fetch_checkpoint(str(path)))
+    if part == 'language_model':
+        return dict(ORIGINAL_LLAVA.convert(source))  # a LLaMA checkpoint is a subset of original LLaVA's names
+    # The projector alone: read by tensor names, so an original LLaVA directory needs no CLIP checkpoint.
+    layout = 'llava_mm' if is_llava_mm_dir(source.path) else detect_layout(source.names(), str(source.path))
+    return dict(LAYOUTS[layout].convert(source))
 
 
 def _tokenizer_source(cfg: Config, stream: TensorStream) -> Optional[Path]:

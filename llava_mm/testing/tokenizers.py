@@ -54,9 +54,6 @@ def train_bpe_tokenizer(vocab_size: int = 600, extra_tokens: Sequence[str] = (),
     return tokenizer
 
 
-#: Kept for callers of the first releases.
-train_tokenizer = train_bpe_tokenizer
-
 
 def sentencepiece_model(vocab_size: int = 600, corpus: Sequence[str] = CORPUS) -> bytes:
     """A serialized LLaMA-style SentencePiece BPE model (LLaMA's trainer options, small vocabulary)."""

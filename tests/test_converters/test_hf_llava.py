@@ -20,7 +20,7 @@ from llava_mm import get_model, inference_model
 from llava_mm.converters import config_from_dir, iter_safetensors, load_state_dict, read_config
 from llava_mm.models import IMAGE_TOKEN_INDEX
 from llava_mm.models.prompt import VICUNA_SYSTEM
-from llava_mm.testing import train_tokenizer
+from llava_mm.testing import train_bpe_tokenizer
 
 ROUND = 'language_model.model.embed_tokens.weight', 'language_model.lm_head.weight'
 
@@ -29,7 +29,7 @@ ROUND = 'language_model.model.embed_tokens.weight', 'language_model.lm_head.weig
 def hf_dir(tmp_path_factory):
     """A tiny LlavaForConditionalGeneration saved by transformers itself (random weights)."""
     path = tmp_path_factory.mktemp('hf') / 'llava-hf-tiny'
-    tokenizer = train_tokenizer()
+    tokenizer = train_bpe_tokenizer()
     tokenizer.add_tokens(AddedToken('<image>', special=True, normalized=False), special_tokens=True)
     config = LlavaConfig(vision_config=CLIPVisionConfig(**CLIP),
                          text_config=LlamaConfig(vocab_size=len(tokenizer), **LLAMA),

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
 
 from llava_mm.models.prompt import V1_EXTRA_TOKENS
-from llava_mm.testing import train_tokenizer
+from llava_mm.testing import train_bpe_tokenizer
 
 IMAGE_SIZE = 56
 CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=IMAGE_SIZE,
@@ -69,7 +69,7 @@ def llama_state_dict(vocab_size: int, seed: int) -> Dict[str, torch.Tensor]:
 
 def make_llama_base(path: Path, fmt: str = 'bin', num_shards: int = 2) -> Dict[str, torch.Tensor]:
     """A LLaMA base directory (like huggyllama/llama-7b): float16 shards, tokenizer, config.json."""
-    tokenizer = train_tokenizer()
+    tokenizer = train_bpe_tokenizer()
     state_dict = llama_state_dict(len(tokenizer), seed=2)
     write_shards(path, state_dict, num_shards, fmt)
     LlamaConfig(vocab_size=len(tokenizer), **LLAMA).save_pretrained(str(path))
@@ -95,7 +95,7 @@ def original_llava_config(vocab_size: int, version: str, vision_tower: str = 'op
 def make_delta(path: Path, base: Dict[str, torch.Tensor], num_shards: int = 3) -> Dict[str, torch.Tensor]:
     """An original LLaVA v1 delta: LLaMA-shaped differences with 3 extra token rows, ``mm_projector``, no
     vision weights, the tokenizer with the image tokens added; float16 safetensors shards."""
-    tokenizer = train_tokenizer(extra_tokens=V1_EXTRA_TOKENS)
+    tokenizer = train_bpe_tokenizer(extra_tokens=V1_EXTRA_TOKENS)
     torch.manual_seed(3)
     delta = {}
     for name, tensor in base.items():

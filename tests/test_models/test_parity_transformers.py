@@ -15,7 +15,7 @@ from llava_mm import get_model, inference_model
 from llava_mm.apis.inference import _build_pipeline, _load_input
 from llava_mm.models.prompt import IMAGE_TOKEN_INDEX
 from llava_mm.models import build_tokenizer
-from llava_mm.testing import randomize_, train_tokenizer
+from llava_mm.testing import randomize_, train_bpe_tokenizer
 from llava_mm.testing.tokenizers import write_sentencepiece_tokenizer
 
 QUESTIONS = ['What is it?', 'How many dogs are there in the picture?', 'Is there a cat?',
@@ -29,7 +29,7 @@ def hf_dir(request, tmp_path_factory):
     token is an extra embedding row no text produces)."""
     out = tmp_path_factory.mktemp('llava-hf') / 'tiny-llava-1.5-hf'
     if request.param == 'bpe':
-        tokenizer = train_tokenizer(extra_tokens=('<image>', ))
+        tokenizer = train_bpe_tokenizer(extra_tokens=('<image>', ))
         image_token_index = tokenizer.convert_tokens_to_ids('<image>')
         vocab = len(tokenizer)
     else:
