@@ -5,8 +5,9 @@
     python demo/image_demo.py demo/cat-dog.png llava-7b-v1_caption --pretrained MERGED.pth
 
 MODEL is a name from ``llava_mm.list_models()``, a config file or a model directory.
-``llava-tiny_caption`` is a tiny random-weights model shipped with the repo: it
-runs anywhere without network, and its captions are gibberish by design.
+``llava-tiny_caption`` / ``llava-tiny_vqa`` is the tiny scenes model shipped with
+the repo (trained here on drawn scenes by ``bash tools/train_tiny_scenes.sh``): it
+runs anywhere without network and describes drawings like ``demo/cat-dog.png``.
 """
 from argparse import ArgumentParser, RawDescriptionHelpFormatter
 from pathlib import Path

@@ -1,7 +1,9 @@
 """Evaluate a LLaVA checkpoint on a benchmark with mmengine's Runner.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out preds.json|preds.pkl]
+    python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR] [--out preds.json|preds.pkl]
                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--verbose]
+
+CHECKPOINT defaults to the config's ``load_from`` (the tiny scenes configs name the shipped model).
 
 CHECKPOINT is anything ``llava_mm.get_model(..., pretrained=CHECKPOINT)``
 accepts: a llava_mm model directory (config.py + safetensors + tokenizer), a
@@ -57,7 +59,8 @@ OUT_FORMATS = ('.json', '.pkl', '.pickle')
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Evaluate a LLaVA model (mmengine Runner)')
     parser.add_argument('config', help='config file (model + test dataset + evaluator)')
-    parser.add_argument('checkpoint', help='llava_mm model directory, .safetensors or .pth file')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help="llava_mm model directory, .safetensors or .pth file (default: the config's load_from)")
     parser.add_argument('--work-dir', help='where logs and the dumped config go '
                         '(default: ./work_dirs/CONFIG_NAME)')
     parser.add_argument('--out', help='write every prediction to this .json or .pkl file (an existing file '
@@ -114,11 +117,16 @@ def resolve_tokenizer(cfg: Config, checkpoint: str) -> None:
 def build_config(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'Config file not found: {args.config}')
-    if not (osp.exists(args.checkpoint) or is_remote(args.checkpoint)):
-        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.checkpoint is None:
+        if not cfg.get('load_from'):
+            raise ValueError(f'No checkpoint: pass CHECKPOINT, or use a config that sets load_from ({args.config} '
+                             'does not)')
+        args.checkpoint = str(cfg.load_from)
+    if not (osp.exists(args.checkpoint) or is_remote(args.checkpoint)):
+        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     check_test_set(cfg, args.config)
     cap_loader_workers(cfg)
     cfg.launcher = args.launcher

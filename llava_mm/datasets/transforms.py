@@ -132,8 +132,8 @@ class PackLlavaInputs(BaseTransform):
     the data sample so models and metrics can read them.
     """
 
-    DEFAULT_KEYS = ('question', 'gt_answer', 'answer', 'answer_type', 'question_id', 'image_id', 'choices',
-                    'gt_caption', 'img_path', 'ori_shape', 'img_shape', 'sample_idx', 'category', 'subject')
+    DEFAULT_KEYS = ('question', 'gt_answer', 'answer', 'answer_type', 'question_type', 'question_id', 'image_id',
+                    'choices', 'gt_caption', 'img_path', 'ori_shape', 'img_shape', 'sample_idx', 'category', 'subject')
 
     def __init__(self, data_keys: Optional[Sequence[str]] = None) -> None:
         self.data_keys = tuple(data_keys) if data_keys is not None else self.DEFAULT_KEYS

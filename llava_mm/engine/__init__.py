@@ -3,10 +3,11 @@
 ``tools/train.py`` builds ``LlavaRunner`` from a config; every piece is registered so configs name them.
 """
 from .distributed import init_cpu_distributed
-from .hooks import ExportModelHook, OptimStepParamSchedulerHook, TrainingStatsHook
+from .hooks import ExportModelHook, ExportVisionTowerHook, OptimStepParamSchedulerHook, TrainingStatsHook
 from .loops import ResumableEpochBasedTrainLoop
 from .runner import LlavaRunner, VerboseLlavaRunner
 from .samplers import LengthGroupedSampler, modality_length_grouped_indices
 
-__all__ = ['ExportModelHook', 'OptimStepParamSchedulerHook', 'LengthGroupedSampler', 'LlavaRunner', 'ResumableEpochBasedTrainLoop',
+__all__ = ['ExportModelHook', 'ExportVisionTowerHook', 'OptimStepParamSchedulerHook', 'LengthGroupedSampler',
+           'LlavaRunner', 'ResumableEpochBasedTrainLoop',
            'TrainingStatsHook', 'VerboseLlavaRunner', 'init_cpu_distributed', 'modality_length_grouped_indices']

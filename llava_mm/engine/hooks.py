@@ -74,3 +74,21 @@ class ExportModelHook(Hook):
         else:
             out = save_model_dir(model, runner.cfg, Path(runner.work_dir) / self.dirname)
             runner.logger.info(f'Model directory written to {out} (load it with llava_mm.get_model({str(out)!r}))')
+
+
+@HOOKS.register_module()
+class ExportVisionTowerHook(Hook):
+    """At the end of a vision pretraining run (``PatchClassifier``), write ``WORK_DIR/vision_tower/``: a
+    transformers CLIP vision checkpoint, which a LLaVA config reads as ``init_from.vision_tower``."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, dirname: str = 'vision_tower') -> None:
+        self.dirname = dirname
+
+    def after_train(self, runner) -> None:
+        if not is_main_process():
+            return
+        out = unwrap(runner.model).save_clip_dir(Path(runner.work_dir) / self.dirname)
+        runner.logger.info(f'Vision tower written to {out} (a LLaVA config starts from it with '
+                           f'init_from=dict(vision_tower={str(out)!r}))')

@@ -21,6 +21,8 @@ from torch import nn
 
 from llava_mm.apis import get_model
 from llava_mm.converters import load_part
+from llava_mm.models import Llava
+from llava_mm.registry import MODELS
 
 
 def _training_state_globals() -> list:
@@ -29,6 +31,12 @@ def _training_state_globals() -> list:
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar, getattr,
             *[v for k, v in vars(np.dtypes).items() if k.endswith('DType') and isinstance(v, type)]]
+
+
+def _is_llava(model_cfg: Dict) -> bool:
+    model_type = model_cfg.get('type')
+    cls = MODELS.get(model_type) if isinstance(model_type, str) else model_type
+    return isinstance(cls, type) and issubclass(cls, Llava)
 
 
 class LlavaRunner(Runner):
@@ -52,6 +60,8 @@ class LlavaRunner(Runner):
             return super().build_model(model)
         training = self._train_loop is not None
         self._build_data_first(training)
+        if not _is_llava(model):  # e.g. the PatchClassifier of a vision pretraining stage: mmengine's way
+            return super().build_model(model)
         load_from = None if (training and self._resume) else self._load_from
         cfg = self.cfg.copy()
         cfg.model = model

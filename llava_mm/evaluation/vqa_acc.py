@@ -29,7 +29,10 @@ class VQAAcc(BaseMetric):
     unrounded means (the official tool rounds to 2 decimals when printing).
 
     Returned keys: ``accuracy`` and one key per answer type seen
-    (``yes/no``, ``number``, ``other``).
+    (``yes/no``, ``number``, ``other``); with ``per_question_type``, also
+    ``question_type/<type>`` for each ``question_type`` the samples carry
+    (VQAv2's leading words: ``what color is the``, ``how many``, ...), as the
+    official tool's ``perQuestionType``.
 
     Args:
         postprocess: clean predictions with LLaVA's EvalAI answer processor
@@ -45,6 +48,7 @@ class VQAAcc(BaseMetric):
             LLaVA's ``convert_vqav2_for_submission.py`` does for EvalAI.
         pre2021: score with the logic ``vqaEval.py`` had before commit a013f00
             (March 2021), to compare with numbers computed by that version.
+        per_question_type: also report the accuracy per question type.
         collect_device, prefix, collect_dir: see mmengine ``BaseMetric``.
     """
 
@@ -56,6 +60,7 @@ class VQAAcc(BaseMetric):
                  outfile_path: Optional[str] = None,
                  submission_question_file: Optional[str] = None,
                  pre2021: bool = False,
+                 per_question_type: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -67,6 +72,7 @@ class VQAAcc(BaseMetric):
         self.outfile_path = outfile_path
         self.submission_question_file = submission_question_file
         self.pre2021 = pre2021
+        self.per_question_type = per_question_type
         self._processor = EvalAIAnswerProcessor()
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
@@ -80,6 +86,7 @@ class VQAAcc(BaseMetric):
                 'pred_answer': pred,
                 'question_id': get_field(sample, 'question_id', None),
                 'answer_type': get_field(sample, 'answer_type', None),
+                'question_type': get_field(sample, 'question_type', None),
             }
             if not self.format_only:
                 gt = get_field(sample, 'gt_answer')
@@ -94,15 +101,20 @@ class VQAAcc(BaseMetric):
         if not results:
             raise ValueError('VQAAcc got no results to score')
         by_type: Dict[str, List[float]] = OrderedDict()
+        by_question_type: Dict[str, List[float]] = {}
         scores = []
         for result in results:
             score = vqa_accuracy(result['pred_answer'], result['gt_answer'], self.pre2021)
             scores.append(score)
             if result['answer_type'] is not None:
                 by_type.setdefault(str(result['answer_type']), []).append(score)
+            if self.per_question_type and result.get('question_type') is not None:
+                by_question_type.setdefault(str(result['question_type']), []).append(score)
         metrics = {'accuracy': 100.0 * sum(scores) / len(scores)}
         for answer_type, values in by_type.items():
             metrics[answer_type] = 100.0 * sum(values) / len(values)
+        for question_type, values in sorted(by_question_type.items()):
+            metrics[f'question_type/{question_type}'] = 100.0 * sum(values) / len(values)
         return metrics
 
     def _write_submission(self, results: List[Dict[str, Any]]) -> None:

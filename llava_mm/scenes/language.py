@@ -299,14 +299,16 @@ def human_answers(qa: QA, rng: random.Random, n: int = 10) -> List[str]:
 
 # ----------------------------------------------------------- conversations
 def conversation(scene: Scene, rng: random.Random) -> List[dict]:
-    """A LLaVA-Instruct style multi-turn conversation; the first human turn starts with ``<image>\\n``."""
-    in_sentences = rng.randint(1, 3)
-    asked = sample_questions(scene, rng, in_sentences + rng.randint(1, 3))
+    """A multi-turn conversation mixed like llava_v1_5_mix665k: mostly short answers to LLaVA-1.5's VQA
+    instruction, one or two full-sentence answers, often the caption prompt, sometimes a detailed description.
+    The first human turn starts with ``<image>\\n``."""
+    in_sentences = rng.randint(1, 2)
+    asked = sample_questions(scene, rng, in_sentences + rng.randint(4, 8))
     turns = [(qa.question, qa.sentence) for qa in asked[:in_sentences]]
     turns += [(f'{qa.question}\n{VQA_INSTRUCTION}', qa.answer) for qa in asked[in_sentences:]]
-    if rng.random() < 0.5:
+    if rng.random() < 0.6:
         turns.append((CAPTION_PROMPT, captions(scene)[0]))
-    if rng.random() < 0.3:
+    if rng.random() < 0.25:
         turns.append((rng.choice(DETAIL_INSTRUCTIONS), detailed_description(scene)))
     rng.shuffle(turns)
     messages = []

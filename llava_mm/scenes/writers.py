@@ -61,7 +61,8 @@ def _check_arguments(out: Path, num_images: int, split: str, outputs: Iterable[s
     outputs = list(dict.fromkeys(outputs))
     unknown = [o for o in outputs if o not in OUTPUTS]
     if unknown or not outputs:
-        raise ValueError(f'unknown output(s) {unknown}; choose from {", ".join(OUTPUTS)}')
+        raise ValueError(f'unknown output(s) {unknown}; choose from {", ".join(OUTPUTS)}' if unknown else
+                         f'no outputs chosen; choose from {", ".join(OUTPUTS)}')
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f'{out} exists and is not a directory')
     if out.is_dir() and any(out.iterdir()) and not force:

@@ -9,13 +9,13 @@
 
 Both use LLaMA's special ids: ``<unk>`` = 0, ``<s>`` = 1, ``</s>`` = 2.
 """
-import io
-import json
 import tempfile
 from pathlib import Path
 from typing import Sequence, Union
 
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+from llava_mm.models.sentencepiece_training import llama_sentencepiece_model, write_llama_tokenizer
 
 #: A small corpus so the tokenizers know the words of prompts, captions and answers.
 CORPUS = [
@@ -54,35 +54,15 @@ def train_bpe_tokenizer(vocab_size: int = 600, extra_tokens: Sequence[str] = (),
     return tokenizer
 
 
-
 def sentencepiece_model(vocab_size: int = 600, corpus: Sequence[str] = CORPUS) -> bytes:
     """A serialized LLaMA-style SentencePiece BPE model (LLaMA's trainer options, small vocabulary)."""
-    import sentencepiece as spm
-
-    buffer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(list(corpus) * 4), model_writer=buffer, vocab_size=vocab_size, model_type='bpe',
-        byte_fallback=True, split_digits=True, add_dummy_prefix=True, normalization_rule_name='identity',
-        remove_extra_whitespaces=False, allow_whitespace_only_pieces=True, character_coverage=1.0,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, split_by_unicode_script=True, max_sentencepiece_length=16,
-        minloglevel=2)
-    return buffer.getvalue()
+    return llama_sentencepiece_model(corpus, vocab_size)
 
 
 def write_sentencepiece_tokenizer(out_dir: Union[str, Path], vocab_size: int = 600,
                                   corpus: Sequence[str] = CORPUS) -> Path:
     """``tokenizer.model`` + ``tokenizer_config.json`` as liuhaotian/llava-v1.5-7b ships them."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / 'tokenizer.model').write_bytes(sentencepiece_model(vocab_size, corpus))
-    config = {
-        'tokenizer_class': 'LlamaTokenizer', 'legacy': False, 'add_bos_token': True, 'add_eos_token': False,
-        'bos_token': '<s>', 'eos_token': '</s>', 'unk_token': '<unk>', 'pad_token': None,
-        'model_max_length': 2048, 'padding_side': 'right', 'clean_up_tokenization_spaces': False,
-        'sp_model_kwargs': {},
-    }
-    (out_dir / 'tokenizer_config.json').write_text(json.dumps(config, indent=2))
-    return out_dir
+    return write_llama_tokenizer(out_dir, corpus, vocab_size)
 
 
 def train_sentencepiece_tokenizer(vocab_size: int = 600, extra_tokens: Sequence[str] = (),

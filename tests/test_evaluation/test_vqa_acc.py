@@ -338,6 +338,26 @@ def test_metric_from_config_matches_official_overall_and_per_type():
         assert result[f'VQA/{answer_type}'] == pytest.approx(value, abs=1e-9)
 
 
+def test_per_question_type_is_reported_on_request():
+    # Hand-computed: 'red' given by 3 of 10 annotators. Leaving out one of the 7 'blue' keeps 3 matches (score 1),
+    # leaving out one of the 3 'red' keeps 2 (score 2/3): the official mean is (7 * 1 + 3 * 2/3) / 10 = 0.9.
+    samples = [dict(pred_answer='red', gt_answer=['red'] * 3 + ['blue'] * 7, answer_type='other',
+                    question_type='what color is the', question_id=1),
+               dict(pred_answer='2', gt_answer=['2'] * 10, answer_type='number', question_type='how many',
+                    question_id=2),
+               dict(pred_answer='3', gt_answer=['2'] * 10, answer_type='number', question_type='how many',
+                    question_id=3)]
+    metric = METRICS.build(dict(type='VQAAcc', per_question_type=True))
+    metric.process(None, samples)
+    result = metric.evaluate(3)
+    assert result['VQA/question_type/what color is the'] == pytest.approx(90.0)
+    assert result['VQA/question_type/how many'] == pytest.approx(50.0)
+    assert result['VQA/accuracy'] == pytest.approx((90 + 100 + 0) / 3)
+    plain = METRICS.build(dict(type='VQAAcc'))
+    plain.process(None, samples)
+    assert not any('question_type' in key for key in plain.evaluate(3))
+
+
 def test_pre2021_logic_is_an_explicit_opt_in():
     """On answers that differ only in form ("two" vs "2"), the pre-2021 logic scores far lower."""
     mixed = [(pred, answers, 'number', None) for pred in ('two', '2', 'Two')
