@@ -1,10 +1,11 @@
-"""Make a tiny random-weights LLaVA model directory (the embedded default).
+"""Make a tiny random-weights LLaVA model directory, to try code paths in seconds.
 
-    python tools/make_tiny_model.py demo/llava-tiny            # v1.5 recipe
+    python tools/make_tiny_model.py /tmp/tiny                  # v1.5 recipe
     python tools/make_tiny_model.py /tmp/tiny-v1 --version v1  # v1 recipe
 
-The result loads with ``get_model(DIR)``; ``demo/llava-tiny`` (shipped, and
-listed as ``llava-tiny_caption``) was made with the first command.
+The result loads with ``get_model(DIR)``. Its outputs are gibberish: the shipped
+``demo/llava-tiny`` (``llava-tiny_caption``) is a trained model instead, made by
+``bash tools/train_tiny_scenes.sh``.
 """
 import argparse
 

@@ -82,9 +82,7 @@ def resolve_model(model: Union[str, PathLike, Config], vision_tower: Optional[Pa
         entry = _model_index()[model]
         weights = entry.get('Weights')
         if weights and not weights.startswith(('http://', 'https://', 'hf://')):
-            weights = str(repo_root() / weights)
-            if converters.is_llava_mm_dir(weights):  # a shipped model directory
-                return converters.config_from_dir(weights), weights
+            weights = str(repo_root() / weights)  # shipped weights (a model directory): the entry's config applies
         return load_config(repo_root() / entry['Config']), weights
     if model.endswith('.py'):
         return load_config(model), None

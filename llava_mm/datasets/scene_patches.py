@@ -14,13 +14,18 @@ class ScenePatchDataset(ImageTextDataset):
 
     ``ann_file`` is the ``annotations/scenes_<split>.json`` that ``make_scenes`` writes (the ground truth of what
     was drawn); ``data_prefix`` is the folder its ``image`` paths are relative to (the output root). ``grid`` is
-    the tower's patches per side (image size / patch size) and ``pad_to_square`` must match the pipeline's
-    ``PadToSquare``. Samples carry ``patch_labels`` (``PackLlavaInputs(data_keys=('patch_labels', ...))``).
+    the tower's patches per side (image size / patch size). The labels are of LLaVA-1.5's frame, so the pipeline
+    must pad to a square (``PadToSquare``) before resizing. Samples carry ``patch_labels``
+    (``PackLlavaInputs(data_keys=('patch_labels', ...))``).
     """
 
-    def __init__(self, *args, grid: int, pad_to_square: bool = True, test_mode: bool = False, **kwargs) -> None:
+    def __init__(self, *args, grid: int, test_mode: bool = False, **kwargs) -> None:
         self.grid = grid
-        self.pad_to_square = pad_to_square
+        pipeline = kwargs.get('pipeline') or []
+        if not any((step.get('type') if isinstance(step, dict) else type(step).__name__) == 'PadToSquare'
+                   for step in pipeline):
+            raise ValueError(f'ScenePatchDataset({kwargs.get("ann_file", "")!r}): the patch labels are of the '
+                             'padded-square frame; the pipeline needs PadToSquare before the resize')
         super().__init__(*args, test_mode=test_mode, **kwargs)
 
     def load_samples(self) -> List[dict]:
@@ -39,5 +44,5 @@ class ScenePatchDataset(ImageTextDataset):
                 raise ValueError(f'{ann_file}: scenes[{i}] (image_id {record["image_id"]}): not a scene: {err}') \
                     from None
             samples.append(dict(image_id=record['image_id'], img_path=self.image_path(record['image']),
-                                patch_labels=patch_labels(scene, self.grid, self.pad_to_square)))
+                                patch_labels=patch_labels(scene, self.grid)))
         return samples

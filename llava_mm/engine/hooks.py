@@ -89,6 +89,10 @@ class ExportVisionTowerHook(Hook):
     def after_train(self, runner) -> None:
         if not is_main_process():
             return
-        out = unwrap(runner.model).save_clip_dir(Path(runner.work_dir) / self.dirname)
+        model = unwrap(runner.model)
+        if not hasattr(model, 'save_clip_dir'):
+            raise TypeError(f'ExportVisionTowerHook exports a PatchClassifier\'s tower; this run trains a '
+                            f'{type(model).__name__} (use ExportModelHook for a Llava)')
+        out = model.save_clip_dir(Path(runner.work_dir) / self.dirname)
         runner.logger.info(f'Vision tower written to {out} (a LLaVA config starts from it with '
                            f'init_from=dict(vision_tower={str(out)!r}))')

@@ -8,6 +8,8 @@
 * Training: weights are float32 (AMP casts compute), then LoRA and gradient
   checkpointing are applied (``Llava.prepare_for_training``), so a LoRA run
   starts from the loaded base weights.
+* Other models (a vision pretraining stage's ``PatchClassifier``) are built and
+  loaded mmengine's way: ``load_from`` is an mmengine checkpoint there.
 * Without CUDA the model is wrapped in DDP for CPUs (``device_ids=None``,
   gloo), so the same commands run on CPU machines.
 """
@@ -61,6 +63,9 @@ class LlavaRunner(Runner):
         training = self._train_loop is not None
         self._build_data_first(training)
         if not _is_llava(model):  # e.g. the PatchClassifier of a vision pretraining stage: mmengine's way
+            if self.cfg.get('init_from'):
+                raise ValueError(f'init_from starts the parts of a Llava model; {model.get("type")} does not take '
+                                 'it (its load_from is an mmengine checkpoint)')
             return super().build_model(model)
         load_from = None if (training and self._resume) else self._load_from
         cfg = self.cfg.copy()

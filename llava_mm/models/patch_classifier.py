@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import nn
-from transformers import CLIPVisionModel
+from transformers import CLIPImageProcessorPil, CLIPVisionModel
 
 from llava_mm.registry import MODELS
 
@@ -106,13 +106,17 @@ class PatchClassifier(BaseModel):
         return loss, log_vars
 
     def save_clip_dir(self, out: Union[str, Path]) -> Path:
-        """Write the tower as a transformers CLIP vision checkpoint (config.json + model.safetensors). Its
-        ``post_layernorm``, which LLaVA never uses, keeps its initial identity."""
+        """Write the tower as a transformers CLIP vision checkpoint (config.json, model.safetensors and the
+        image processor's preprocessor_config.json). Only what LLaVA reads is trained: the layers up to the
+        feature layer. The layers after it and ``post_layernorm`` keep their initial values, so CLIP's own
+        ``last_hidden_state`` / ``pooler_output`` of this checkpoint mean nothing."""
         clip = CLIPVisionModel(self.vision_tower.config)
-        tower = self.vision_tower
         missing, unexpected = clip.load_state_dict(
-            {k: v.detach().float() for k, v in tower.state_dict().items()}, strict=False)
+            {k: v.detach().float() for k, v in self.vision_tower.state_dict().items()}, strict=False)
         if unexpected or any(not k.startswith('post_layernorm.') for k in missing):
             raise RuntimeError(f'vision tower does not map onto CLIP: missing {missing}, unexpected {unexpected}')
         clip.save_pretrained(str(out), safe_serialization=True)
+        size = self.vision_tower.config.image_size
+        CLIPImageProcessorPil(size={'shortest_edge': size}, crop_size={'height': size, 'width': size}).save_pretrained(
+            str(out))
         return Path(out)

@@ -17,7 +17,7 @@ EXPECTED_PARAMS = {
 
 def test_list_models():
     names = list_models()
-    assert set(EXPECTED_PARAMS) | {'llava-tiny_caption'} <= set(names)
+    assert set(EXPECTED_PARAMS) | {'llava-tiny_caption', 'llava-tiny_vqa'} <= set(names)
     assert list_models('*v1.5_vqa') == ['llava-13b-v1.5_vqa', 'llava-7b-v1.5_vqa']
     assert 'llava-7b-v1.5_scienceqa' in names
 
@@ -48,6 +48,14 @@ def test_kwargs_override_model_config():
     assert model.generation_cfg['num_beams'] == 5
 
 
+def test_tiny_scenes_names_share_the_shipped_weights():
+    caption, vqa = get_model('llava-tiny_caption'), get_model('llava-tiny_vqa')
+    assert caption.task == 'caption' and vqa.task == 'vqa'
+    assert 'single word or phrase' in vqa.question_template
+    for (k, a), (_, b) in zip(caption.state_dict().items(), vqa.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
 def test_embedded_default_runs_offline(tmp_path):
     model = get_model('llava-tiny_caption', pretrained=True)
     out = inference_model(model, 'demo/cat-dog.png')
@@ -75,3 +83,12 @@ def test_pretrained_checkpoint_file_gives_the_same_model(tiny_v15_dir, tmp_path,
     loaded = get_model(reference.cfg, pretrained=str(path))
     assert not any(t.is_meta for t in list(loaded.parameters()) + list(loaded.buffers()))
     assert inference_model(loaded, images[:3]) == inference_model(reference, images[:3])
+
+
+def test_metafile_parameter_counts_are_what_the_configs_build():
+    import yaml
+    from llava_mm.apis.model_zoo import repo_root
+    entries = yaml.safe_load((repo_root() / 'configs/llava/metafile.yml').read_text())['Models']
+    for entry in entries:
+        model = get_model(entry['Name'], device='meta')
+        assert sum(p.numel() for p in model.parameters()) == entry['Metadata']['Parameters'], entry['Name']
