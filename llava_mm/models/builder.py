@@ -71,3 +71,5 @@ def resolve_local_tokenizer(model_cfg: Dict, base_dir: str) -> None:
     name = tokenizer.get('name_or_path')
     if name in (None, '', '.', './') or (isinstance(name, str) and name.startswith(('./', '../'))):
         tokenizer['name_or_path'] = os.path.normpath(os.path.join(base_dir, name or '.'))
+    elif isinstance(name, str) and os.path.isabs(name):  # e.g. '{{ fileDirname }}/../../demo/llava-tiny'
+        tokenizer['name_or_path'] = os.path.normpath(name)
