@@ -5,10 +5,11 @@ gives the same bits as transformers' arithmetic (rescale in float64, cast to
 float32, then ``(x - mean) / std`` in float32), so pixel values are identical
 to ``CLIPImageProcessor`` / ``LlavaImageProcessor`` output.
 """
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseDataPreprocessor
+from torch import nn
 
 from llava_mm.registry import MODELS
 
@@ -67,3 +68,9 @@ class LlavaDataPreprocessor(BaseDataPreprocessor):
             inputs = torch.stack(present) if present else None
         images: Optional[torch.Tensor] = self.normalize(inputs) if inputs is not None else None
         return {'images': images, 'data_samples': samples}
+
+
+def build_data_preprocessor(cfg: Optional[Union[dict, nn.Module]]) -> nn.Module:
+    """A model's data preprocessor, ``LlavaDataPreprocessor`` by default, built from llava_mm's registry (mmengine's
+    ``BaseModel`` would look in its own)."""
+    return MODELS.build(cfg or dict(type='LlavaDataPreprocessor')) if isinstance(cfg or {}, dict) else cfg

@@ -25,6 +25,7 @@ from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from llava_mm.registry import MODELS, TOKENIZER
 from .conversation import encode_conversation
+from .data_preprocessor import build_data_preprocessor
 from .prompt import (IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PROMPT_TEMPLATES, format_prompt,
                      resolve_template, tokenize_with_image)
 
@@ -106,11 +107,7 @@ class Llava(BaseModel):
                  quantization: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='LlavaDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
         if task not in ('caption', 'vqa'):
             raise ValueError(f"task must be 'caption' or 'vqa', got {task!r}")
         if '{question}' not in question_template:

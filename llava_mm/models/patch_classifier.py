@@ -21,9 +21,8 @@ from torch import nn
 from transformers import CLIPImageProcessorPil, CLIPVisionModel
 
 from llava_mm.registry import MODELS
-
-#: Targets of patches to leave out of the loss.
-IGNORE_INDEX = -100
+from .data_preprocessor import build_data_preprocessor
+from .prompt import IGNORE_INDEX  # patches left out of the loss, like unsupervised tokens
 
 
 @MODELS.register_module()
@@ -43,9 +42,7 @@ class PatchClassifier(BaseModel):
     def __init__(self, vision_tower: dict, heads: Dict[str, int], position_head: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if isinstance(data_preprocessor or {}, dict):  # built here: mmengine's BaseModel looks in its own registry
-            data_preprocessor = MODELS.build(data_preprocessor or dict(type='LlavaDataPreprocessor'))
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
         if not heads:
             raise ValueError('PatchClassifier needs at least one head (label family -> number of classes)')
         self.vision_tower = MODELS.build(vision_tower)
