@@ -29,7 +29,7 @@ TRANSFORMS = _child('transform', mmengine_registry.TRANSFORMS, 'llava_mm.dataset
 METRICS = _child('metric', mmengine_registry.METRICS, 'llava_mm.evaluation')
 EVALUATORS = _child('evaluator', mmengine_registry.EVALUATOR, 'llava_mm.evaluation')
 
-# Runner machinery: mmengine's, plus llava_mm's training loop, hooks and sampler (llava_mm.engine).
+# Runner machinery: mmengine's, plus llava_mm's training loop, hooks, sampler, optim wrapper (llava_mm.engine).
 RUNNERS = _child('runner', mmengine_registry.RUNNERS)
 RUNNER_CONSTRUCTORS = _child('runner constructor', mmengine_registry.RUNNER_CONSTRUCTORS)
 LOOPS = _child('loop', mmengine_registry.LOOPS, 'llava_mm.engine')
@@ -40,7 +40,7 @@ FUNCTIONS = _child('function', mmengine_registry.FUNCTIONS)
 MODEL_WRAPPERS = _child('model_wrapper', mmengine_registry.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _child('weight initializer', mmengine_registry.WEIGHT_INITIALIZERS)
 OPTIMIZERS = _child('optimizer', mmengine_registry.OPTIMIZERS)
-OPTIM_WRAPPERS = _child('optim_wrapper', mmengine_registry.OPTIM_WRAPPERS)
+OPTIM_WRAPPERS = _child('optim_wrapper', mmengine_registry.OPTIM_WRAPPERS, 'llava_mm.engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     mmengine_registry.OPTIM_WRAPPER_CONSTRUCTORS)
 PARAM_SCHEDULERS = _child('parameter scheduler', mmengine_registry.PARAM_SCHEDULERS)

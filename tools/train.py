@@ -41,7 +41,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or (without a value) from the latest checkpoint in the work dir')
     parser.add_argument('--amp', nargs='?', const='bfloat16', choices=['bfloat16', 'float16'],
-                        help='automatic mixed precision (default bfloat16)')
+                        help='automatic mixed precision: bfloat16 (the default; any device, CPUs included) or '
+                        'float16 (GPUs, with loss scaling)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--verbose', action='store_true',
@@ -97,8 +98,8 @@ def build_config(args: argparse.Namespace) -> Config:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume checkpoint not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    if args.amp:  # bfloat16 needs no loss scaling and autocasts on CPUs too; float16 needs mmengine's GradScaler
+        cfg.optim_wrapper.type = 'AutocastOptimWrapper' if args.amp == 'bfloat16' else 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = args.amp
     set_global_batch(cfg, world_size())
     return cfg
