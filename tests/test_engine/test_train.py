@@ -59,6 +59,21 @@ def test_resume_equals_uninterrupted_bit_for_bit(start, scenes, tmp_path):
     assert not all(torch.equal(a[k], weights(start)[k]) for k in a)
 
 
+def test_amp_trains_in_bfloat16_on_cpu(start, scenes, tmp_path):
+    """``--amp`` on a CPU (AutocastOptimWrapper; mmengine's AmpOptimWrapper would refuse to start)."""
+    config = write_train_config(tmp_path / 'cfg.py', start, scenes, 'instruct.json', global_batch_size=4,
+                                batch_size=4, max_epochs=2)
+    train(config, tmp_path / 'fp32')
+    train(config, tmp_path / 'bf16', '--amp')
+    assert "type='AutocastOptimWrapper'" in (tmp_path / 'bf16/cfg.py').read_text()
+    fp32, bf16 = weights(tmp_path / 'fp32/model'), weights(tmp_path / 'bf16/model')
+    assert all(t.dtype == torch.float32 for t in bf16.values())  # master weights stay float32
+    assert any(not torch.equal(fp32[k], bf16[k]) for k in fp32)  # float32 runs are bit-exact (resume test above)
+    a, b = losses(tmp_path / 'fp32'), losses(tmp_path / 'bf16')
+    assert len(a) == len(b) == 6 and b[-1] < b[0]  # it learns
+    assert abs(a[0] - b[0]) < 0.05 * a[0]  # the same first step, at bfloat16's precision
+
+
 def test_stage1_trains_the_projector_only(start, scenes, tmp_path):
     config = write_train_config(tmp_path / 'cfg.py', start, scenes, 'pretrain.json', template='plain',
                                 stage='pretrain', model=dict(freeze=('vision_tower', 'language_model')))
