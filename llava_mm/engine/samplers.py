@@ -19,28 +19,35 @@ from torch.utils.data import Sampler
 from llava_mm.registry import DATA_SAMPLERS
 
 
-def _length_grouped(indices: List[int], lengths: Sequence[int], group: int,
+def _length_grouped(indices: List[int], lengths: Sequence[int], group: int, pool: int,
                     generator: torch.Generator) -> List[List[int]]:
-    """Shuffle ``indices`` into groups of ``group``, each sorted longest first."""
+    """Shuffle ``indices``, sort each run of ``pool`` longest first and cut it into groups of ``group``."""
     order = [indices[i] for i in torch.randperm(len(indices), generator=generator).tolist()]
-    groups = [order[i:i + group] for i in range(0, len(order), group)]
-    return [sorted(g, key=lambda i: abs(lengths[i]), reverse=True) for g in groups]
+    groups = []
+    for start in range(0, len(order), pool):
+        ranked = sorted(order[start:start + pool], key=lambda i: abs(lengths[i]), reverse=True)
+        groups += [ranked[i:i + group] for i in range(0, len(ranked), group)]
+    return groups
 
 
-def modality_length_grouped_indices(lengths: Sequence[int], group: int, generator: torch.Generator) -> List[int]:
+def modality_length_grouped_indices(lengths: Sequence[int], group: int, generator: torch.Generator,
+                                    pool: Optional[int] = None) -> List[int]:
     """One epoch's order: groups of ``group`` samples of one modality and similar length, groups shuffled.
 
     ``lengths`` are LLaVA's modality lengths: positive for samples with an
-    image, negative for text-only ones. The two incomplete groups are merged
-    into a last group, as LLaVA does.
+    image, negative for text-only ones. Samples are ranked by length within
+    runs of ``pool`` shuffled samples (default ``group``, as LLaVA does; a
+    larger pool, transformers' ``mega_batch_mult``, pads less). The two
+    incomplete groups are merged into a last group, as LLaVA does.
     """
+    pool = pool or group
     image = [i for i, n in enumerate(lengths) if n > 0]
     text = [i for i, n in enumerate(lengths) if n <= 0]
     groups, leftovers = [], []
     for indices in (image, text):
         if not indices:
             continue
-        grouped = _length_grouped(indices, lengths, group, generator)
+        grouped = _length_grouped(indices, lengths, group, pool, generator)
         if len(grouped[-1]) < group:
             leftovers += grouped.pop()
         groups += grouped
@@ -62,11 +69,14 @@ class LengthGroupedSampler(Sampler):
             accumulation steps; a multiple of ``batch_size * world_size``.
         group_by_modality: group image and text-only samples apart (LLaVA's
             ``group_by_modality_length``); else shuffle without grouping.
+        mega_batch_mult: rank lengths over this many global batches at a time
+            (transformers' ``mega_batch_mult``): 1 is LLaVA's grouping, more
+            pads less, as when one process trains without accumulation.
         seed: shuffling seed (synchronised across processes when ``None``).
     """
 
     def __init__(self, dataset, batch_size: int, global_batch_size: Optional[int] = None,
-                 group_by_modality: bool = True, seed: Optional[int] = None) -> None:
+                 group_by_modality: bool = True, mega_batch_mult: int = 1, seed: Optional[int] = None) -> None:
         self.rank, self.world_size = get_dist_info()
         self.dataset = dataset
         self.batch_size = batch_size
@@ -75,6 +85,9 @@ class LengthGroupedSampler(Sampler):
             raise ValueError(f'global_batch_size={self.global_batch_size} is not a multiple of batch_size '
                              f'({batch_size}) x processes ({self.world_size})')
         self.group_by_modality = group_by_modality
+        if mega_batch_mult < 1:
+            raise ValueError(f'mega_batch_mult must be at least 1, got {mega_batch_mult}')
+        self.mega_batch_mult = mega_batch_mult
         self.seed = sync_random_seed() if seed is None else seed
         self.epoch = 0
         self.start = 0  # micro-batches of this process already consumed this epoch (resume)
@@ -89,7 +102,8 @@ class LengthGroupedSampler(Sampler):
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         lengths = list(getattr(self.dataset, 'modality_lengths', None) or [1] * len(self.dataset))
         if self.group_by_modality:
-            order = modality_length_grouped_indices(lengths, self.global_batch_size, generator)
+            order = modality_length_grouped_indices(lengths, self.global_batch_size, generator,
+                                                    pool=self.global_batch_size * self.mega_batch_mult)
         else:
             order = torch.randperm(len(lengths), generator=generator).tolist()
         total = self.num_steps * self.global_batch_size

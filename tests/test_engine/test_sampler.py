@@ -74,3 +74,26 @@ def test_epochs_reshuffle_and_skip_resumes_mid_epoch(monkeypatch):
 def test_global_batch_must_divide(monkeypatch):
     with pytest.raises(ValueError, match='global_batch_size=6 is not a multiple of batch_size \\(2\\) x processes'):
         sampler_for(dataset(), 0, 2, batch=2, global_batch=6, monkeypatch=monkeypatch)
+
+
+def padded_tokens(data, batches):
+    return sum(len(b) * max(abs(data.modality_lengths[i]) for i in b) for b in batches)
+
+
+def test_mega_batches_pad_less_and_keep_one_order_for_any_process_count(monkeypatch):
+    """mega_batch_mult ranks lengths over several global batches: the same samples each epoch, fewer padded
+    tokens than LLaVA's per-batch grouping, and still the same micro-batches for 1 process or 2."""
+    data = dataset(n=400)
+
+    def sampler(rank, world, mult):
+        monkeypatch.setattr('llava_mm.engine.samplers.get_dist_info', lambda: (rank, world))
+        return LengthGroupedSampler(data, batch_size=4, global_batch_size=8, mega_batch_mult=mult, seed=3)
+
+    llava, pooled = micro_batches(sampler(0, 1, 1)), micro_batches(sampler(0, 1, 10))
+    assert sorted(i for b in pooled for i in b) == list(range(len(data)))
+    assert padded_tokens(data, pooled) < 0.85 * padded_tokens(data, llava)
+    assert pooled != sorted(pooled, key=lambda b: -abs(data.modality_lengths[b[0]]))  # batches still shuffled
+    two = [micro_batches(sampler(r, 2, 10)) for r in range(2)]
+    assert [two[m % 2][m // 2] for m in range(len(pooled))] == pooled
+    with pytest.raises(ValueError, match='mega_batch_mult must be at least 1, got 0'):
+        sampler(0, 1, 0)
