@@ -26,9 +26,10 @@ def micro_batches(sampler):
     return [order[i:i + sampler.batch_size] for i in range(0, len(order), sampler.batch_size)]
 
 
-def sampler_for(data, rank, world, batch=2, global_batch=8, seed=3, monkeypatch=None):
+def sampler_for(data, rank, world, batch=2, global_batch=8, seed=3, monkeypatch=None, mega_batch_mult=1):
     monkeypatch.setattr('llava_mm.engine.samplers.get_dist_info', lambda: (rank, world))
-    return LengthGroupedSampler(data, batch_size=batch, global_batch_size=global_batch, seed=seed)
+    return LengthGroupedSampler(data, batch_size=batch, global_batch_size=global_batch, seed=seed,
+                                mega_batch_mult=mega_batch_mult)
 
 
 def test_batches_hold_one_modality_except_the_last_step(monkeypatch):
@@ -86,8 +87,7 @@ def test_mega_batches_pad_less_and_keep_one_order_for_any_process_count(monkeypa
     data = dataset(n=400)
 
     def sampler(rank, world, mult):
-        monkeypatch.setattr('llava_mm.engine.samplers.get_dist_info', lambda: (rank, world))
-        return LengthGroupedSampler(data, batch_size=4, global_batch_size=8, mega_batch_mult=mult, seed=3)
+        return sampler_for(data, rank, world, batch=4, monkeypatch=monkeypatch, mega_batch_mult=mult)
 
     llava, pooled = micro_batches(sampler(0, 1, 1)), micro_batches(sampler(0, 1, 10))
     assert sorted(i for b in pooled for i in b) == list(range(len(data)))
